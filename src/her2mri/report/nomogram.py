@@ -1,0 +1,227 @@
+"""Nomogram of a logistic regression model, computed and drawn the way ``rms::nomogram`` does.
+
+Points: the predictor with the widest effect range (``|coef| × (max − min)`` for a numeric variable, the spread of
+level coefficients for a categorical one) spans 0–100 points; every other predictor is scaled by the same
+points-per-unit-of-linear-predictor factor.  A lesion's total points map back to the linear predictor
+
+    lp = intercept + Σ min_contribution_j + total_points / scale
+
+and to the probability ``1 / (1 + exp(−lp))``, which the bottom axis shows.  Numeric coefficients must be on the
+variables' original units (per mm, per 10⁻³ mm²/s …), as in the study's ``nomogram`` block of results.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from her2mri.exceptions import FitError
+
+__all__ = ["Nomogram", "NomogramTerm", "build_nomogram", "draw_nomogram"]
+
+
+@dataclass(frozen=True)
+class NomogramTerm:
+    """One predictor: ``kind`` "numeric" (``coef``, ``low``, ``high``) or "categorical" (``levels``: level → coef)."""
+
+    feature: str
+    kind: str
+    coef: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    levels: tuple[tuple[str, float], ...] = ()
+
+    def contribution(self, value: Any) -> float:
+        """Contribution of ``value`` to the linear predictor."""
+        if self.kind == "numeric":
+            return self.coef * float(value)
+        table = dict(self.levels)
+        if str(value) not in table:
+            message = (
+                f"Nomogram variable '{self.feature}': got level {value!r}; accepted: "
+                f"{', '.join(table)}. Pass one of the model's levels."
+            )
+            raise FitError(message)
+        return table[str(value)]
+
+    @property
+    def min_contribution(self) -> float:
+        if self.kind == "numeric":
+            return min(self.coef * self.low, self.coef * self.high)
+        return min(c for _, c in self.levels)
+
+    @property
+    def effect_range(self) -> float:
+        if self.kind == "numeric":
+            return abs(self.coef) * (self.high - self.low)
+        values = [c for _, c in self.levels]
+        return max(values) - min(values)
+
+
+@dataclass(frozen=True)
+class Nomogram:
+    """A points system equivalent to a logistic model's linear predictor."""
+
+    intercept: float
+    terms: tuple[NomogramTerm, ...]
+    scale: float  # points per unit of linear predictor
+
+    @property
+    def lp_at_zero_points(self) -> float:
+        return self.intercept + sum(t.min_contribution for t in self.terms)
+
+    @property
+    def max_total_points(self) -> float:
+        return sum(t.effect_range for t in self.terms) * self.scale
+
+    def term_points(self, term: NomogramTerm, value: Any) -> float:
+        """Points of one variable at ``value``."""
+        return (term.contribution(value) - term.min_contribution) * self.scale
+
+    def points(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """Points per variable for one lesion (``values`` keyed by feature name)."""
+        return {t.feature: self.term_points(t, values[t.feature]) for t in self.terms}
+
+    def total_points(self, values: Mapping[str, Any]) -> float:
+        return float(sum(self.points(values).values()))
+
+    def linear_predictor(self, values: Mapping[str, Any]) -> float:
+        """The model's linear predictor computed directly from the coefficients."""
+        return self.intercept + sum(t.contribution(values[t.feature]) for t in self.terms)
+
+    def lp_from_points(self, total: float) -> float:
+        return self.lp_at_zero_points + float(total) / self.scale
+
+    def probability_from_points(self, total: float) -> float:
+        return 1.0 / (1.0 + math.exp(-self.lp_from_points(total)))
+
+    def points_for_probability(self, p: float) -> float:
+        return (math.log(p / (1 - p)) - self.lp_at_zero_points) * self.scale
+
+
+def build_nomogram(spec: Mapping[str, Any]) -> Nomogram:
+    """Build a :class:`Nomogram` from results.json's ``nomogram`` block.
+
+    ``spec = {"intercept": float, "terms": [{"feature", "kind": "numeric", "coef", "range": [lo, hi]} |
+    {"feature", "kind": "categorical", "levels": {level: coef} | [{"level", "coef"}]}]}``.
+    """
+    terms: list[NomogramTerm] = []
+    for raw in spec.get("terms") or []:
+        feature = str(raw.get("feature"))
+        kind = str(raw.get("kind", "numeric"))
+        if kind == "numeric":
+            lo, hi = (float(v) for v in raw["range"])
+            terms.append(NomogramTerm(feature, "numeric", coef=float(raw["coef"]), low=min(lo, hi), high=max(lo, hi)))
+        elif kind == "categorical":
+            levels = raw.get("levels") or {}
+            pairs = (
+                [(str(k), float(v)) for k, v in levels.items()]
+                if isinstance(levels, Mapping)
+                else [(str(d["level"]), float(d["coef"])) for d in levels]
+            )
+            if len(pairs) < 2:
+                pairs = [("reference", 0.0), *pairs] if pairs else pairs
+            terms.append(NomogramTerm(feature, "categorical", levels=tuple(pairs)))
+        else:
+            message = (
+                f"Nomogram term '{feature}': got kind {kind!r}; accepted: 'numeric', 'categorical'. "
+                "Fix the nomogram block of results.json."
+            )
+            raise FitError(message)
+    widest = max((t.effect_range for t in terms), default=0.0)
+    if not terms or widest <= 0 or not math.isfinite(widest):
+        message = (
+            f"Nomogram: got {len(terms)} terms with a largest effect range of {widest}; accepted: at least one term "
+            "with a non-zero, finite coefficient and range. Check the logistic model's coefficients."
+        )
+        raise FitError(message)
+    return Nomogram(intercept=float(spec.get("intercept", 0.0)), terms=tuple(terms), scale=100.0 / widest)
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=n, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    eps = 1e-9 * max(abs(lo), abs(hi), 1.0)
+    return [float(t) for t in ticks if lo - eps <= t <= hi + eps]
+
+
+def _fmt_tick(value: float) -> str:
+    text = f"{value:.3g}"
+    return text.replace("-", "−")
+
+
+def draw_nomogram(nomogram: Nomogram, labels: Sequence[str] | None = None, title: str = "") -> str:
+    """Draw the nomogram (points axis on top, one axis per variable, total points, probability) → data URI."""
+    import matplotlib.pyplot as plt
+
+    from her2mri.report.figures import _RC, figure_to_uri
+
+    names = list(labels) if labels is not None else [t.feature for t in nomogram.terms]
+    rows = len(nomogram.terms) + 3
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(7.6, 0.62 * rows + 0.6))
+        ax.set_xlim(-38, 104)
+        ax.set_ylim(-rows + 0.4, 0.9)
+        ax.axis("off")
+
+        def axis_line(y: float, positions: Sequence[float], texts: Sequence[str], label: str, stagger: bool = False) -> None:
+            ax.text(-36, y, label, ha="left", va="center", fontsize=8.5, fontweight="bold")
+            if positions:
+                ax.plot([min(positions), max(positions)], [y, y], color="black", lw=0.9)
+            order = np.argsort(positions)
+            last_x = -1e9
+            flip = False
+            for idx in order:
+                x, text = positions[idx], texts[idx]
+                ax.plot([x, x], [y, y + 0.12], color="black", lw=0.8)
+                flip = (not flip) if (stagger and x - last_x < 2.2 * max(len(text), 3)) else False
+                ax.text(x, y - 0.28 if flip else y + 0.2, text, ha="center", va="top" if flip else "bottom", fontsize=7)
+                last_x = x
+
+        # points axis
+        ticks = list(range(0, 101, 10))
+        axis_line(0, ticks, [str(t) for t in ticks], "Points")
+        for t in range(0, 101, 5):
+            ax.plot([t, t], [0, 0.06], color="black", lw=0.5)
+        for i, (term, name) in enumerate(zip(nomogram.terms, names, strict=True)):
+            y = -(i + 1)
+            if term.kind == "numeric":
+                values = _nice_ticks(term.low, term.high)
+                if not values or values[0] > term.low + 1e-12:
+                    values = [term.low, *values]
+                if values[-1] < term.high - 1e-12:
+                    values = [*values, term.high]
+                # drop end values that crowd a nice tick
+                width = term.high - term.low
+                values = [v for j, v in enumerate(values) if j in (0, len(values) - 1) or
+                          (v - values[0] > 0.06 * width and values[-1] - v > 0.06 * width)]
+                positions = [nomogram.term_points(term, v) for v in values]
+                axis_line(y, positions, [_fmt_tick(v) for v in values], name, stagger=True)
+            else:
+                positions = [nomogram.term_points(term, lev) for lev, _ in term.levels]
+                texts = [lev.replace("_", " ") for lev, _ in term.levels]
+                axis_line(y, positions, texts, name, stagger=True)
+        # total points axis, drawn on the same 0–100 width
+        tmax = nomogram.max_total_points
+        factor = 100.0 / tmax
+        y_total = -(len(nomogram.terms) + 1)
+        totals = _nice_ticks(0, tmax, 8)
+        axis_line(y_total, [t * factor for t in totals], [_fmt_tick(t) for t in totals], "Total points")
+        # probability axis
+        y_prob = y_total - 1
+        candidates = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+        probs = [p for p in candidates if 0 <= nomogram.points_for_probability(p) <= tmax]
+        positions = [nomogram.points_for_probability(p) * factor for p in probs]
+        keep: list[int] = []
+        for j, x in enumerate(positions):
+            if not keep or x - positions[keep[-1]] >= 4.5:
+                keep.append(j)
+        axis_line(y_prob, [positions[j] for j in keep], [f"{probs[j]:g}" for j in keep], "Probability")
+        if title:
+            ax.set_title(title, fontsize=10, loc="left")
+        return figure_to_uri(fig)
