@@ -217,7 +217,7 @@ class SurvivalSection(_Section):
 
 class SubgroupsSection(_Section):
     columns: list[str] = Field(default_factory=lambda: ["lesion_type", "center"])
-    min_n: int = Field(20, ge=2)
+    min_per_class: int = Field(5, ge=1)
 
 
 class ConformalSection(_Section):

@@ -1,0 +1,178 @@
+"""Fit one configured model for one task: inner-CV tuning on the training set only (patient-grouped folds), the
+training out-of-fold scores (for the Youden threshold, model choice and conformal calibration), and a final
+refit on the whole training set.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import ParameterGrid
+
+from her2mri.exceptions import FitError
+from her2mri.study.config import ModelSpecConfig, StudyConfig
+from her2mri.study.designs import inner_folds
+from her2mri.study.results import json_safe
+
+__all__ = ["FittedModel", "fit_model", "model_description"]
+
+_CANDIDATES = ("lr", "dt", "svm", "knn", "mlp", "rf", "gbdt")
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted pipeline with what the study reports about it."""
+
+    name: str
+    family: str
+    pipeline: Any
+    columns: tuple[str, ...]
+    hyperparameters: dict[str, Any]
+    oof_scores: np.ndarray
+    cv_auc: float
+    tuned: bool
+    selected_features: list[dict[str, Any]] = field(default_factory=list)
+    fit_seconds: float = 0.0
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of the task's positive class for each row of ``frame``."""
+        return np.asarray(self.pipeline.predict_proba(frame[list(self.columns)])[:, 1], dtype=float)
+
+
+def _build(classifier: str, spec: ModelSpecConfig, kinds: dict[str, list[str]], harmonize: dict[str, Any] | None,
+           config: StudyConfig, seed: int) -> Any:
+    from her2mri.models.pipeline import build_pipeline
+
+    return build_pipeline(
+        numeric=kinds["numeric"], categorical=kinds["categorical"], binary=kinds["binary"],
+        selectors=[(step.method, dict(step.params)) for step in spec.selectors], model=classifier,
+        harmonize=harmonize, random_state=seed,
+    )
+
+
+def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig) -> list[dict[str, Any]]:
+    from her2mri.models.pipeline import model_grid
+
+    if not spec.tuning:
+        return [{}]
+    grid = model_grid(classifier, overrides=spec.grid)
+    valid = pipeline.get_params(deep=True)
+    unknown = [key for key in grid if key not in valid]
+    if unknown:
+        message = (
+            f"model '{spec.name}': grid parameter(s) {[k.removeprefix('model__') for k in unknown]} are not "
+            f"parameters of the {classifier} classifier; accepted: "
+            f"{sorted(k.removeprefix('model__') for k in valid if k.startswith('model__'))}."
+        )
+        raise FitError(message)
+    return list(ParameterGrid(grid)) if grid else [{}]
+
+
+def _fit_params(pipeline: Any, groups: np.ndarray) -> dict[str, Any]:
+    """Route patient ids to pipeline steps that use them (e.g. the LASSO selector's own inner CV)."""
+    return {f"{name}__groups": groups for name, step in getattr(pipeline, "steps", [])
+            if getattr(step, "_accepts_groups", False)}
+
+
+def _oof(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+         folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    scores = np.full(len(y), np.nan)
+    for train, test in folds:
+        model = clone(pipeline).set_params(**params)
+        model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
+        scores[test] = model.predict_proba(X.iloc[test])[:, 1]
+    return scores
+
+
+def _safe_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    ok = np.isfinite(scores)
+    if len(np.unique(y[ok])) < 2:
+        return float("nan")
+    return float(roc_auc_score(y[ok], scores[ok]))
+
+
+def model_description(pipeline: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Hyperparameters of the final estimator and the features it uses with coefficients / importances."""
+    final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    inner = getattr(final, "best_estimator_", None) or getattr(final, "estimator_", None) or final
+    params = {k: v for k, v in inner.get_params(deep=False).items()
+              if isinstance(v, int | float | str | bool | type(None) | tuple | list)}
+    names: list[str] | None = None
+    try:
+        names = [str(n) for n in pipeline[:-1].get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError, IndexError):
+        names = None
+    coef = getattr(inner, "coef_", None)
+    importances = getattr(inner, "feature_importances_", None)
+    features: list[dict[str, Any]] = []
+    width = None
+    if coef is not None:
+        width = np.ravel(coef).size
+    elif importances is not None:
+        width = np.ravel(importances).size
+    else:
+        width = getattr(inner, "n_features_in_", None)
+    if names is None or (width is not None and len(names) != width):
+        names = [f"x{i}" for i in range(int(width or 0))]
+    for index, name in enumerate(names):
+        features.append({
+            "name": name,
+            "coefficient": float(np.ravel(coef)[index]) if coef is not None else None,
+            "importance": float(np.ravel(importances)[index]) if importances is not None else None,
+        })
+    if coef is not None:
+        features = [f for f in features if f["coefficient"] != 0.0]
+    return json_safe(params), features
+
+
+def fit_model(
+    spec: ModelSpecConfig,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    kinds: dict[str, list[str]],
+    config: StudyConfig,
+    seed: int,
+    tuning: bool = True,
+    harmonize: dict[str, Any] | None = None,
+) -> FittedModel:
+    """Tune (inner patient-grouped CV on the training set), record out-of-fold scores, refit on all of it.
+
+    ``classifier: auto`` tries every registered classifier the same way and keeps the best out-of-fold AUC.
+    """
+    start = time.perf_counter()
+    y = np.asarray(y, dtype=int)
+    folds = inner_folds(y, groups, config.design.inner_splits, seed)
+    candidates = _CANDIDATES if spec.classifier == "auto" else (spec.classifier,)
+    best: tuple[float, str, Any, dict[str, Any], np.ndarray] | None = None
+    effective = spec if tuning else spec.model_copy(update={"tuning": False})
+    for classifier in candidates:
+        pipeline = _build(classifier, spec, kinds, harmonize, config, seed)
+        for params in _grid(pipeline, classifier, effective):
+            scores = _oof(pipeline, params, X, y, groups, folds)
+            auc = _safe_auc(y, scores)
+            if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
+                best = (auc, classifier, pipeline, params, scores)
+    if best is None:
+        message = f"model '{spec.name}': no candidate pipeline could be evaluated."
+        raise FitError(message)
+    auc, classifier, pipeline, params, scores = best
+    final = clone(pipeline).set_params(**params)
+    final.fit(X, y, **_fit_params(final, groups))
+    from her2mri.models.pipeline import describe_selected_features
+
+    hyper, _ = model_description(final)
+    features = [f for f in describe_selected_features(final)
+                if f["coefficient"] is None or f["coefficient"] != 0.0]
+    return FittedModel(
+        name=spec.name, family=classifier, pipeline=final, columns=tuple(X.columns),
+        hyperparameters={"tuned": json_safe(params), "estimator": hyper}, oof_scores=scores, cv_auc=auc,
+        tuned=bool(params), selected_features=features, fit_seconds=time.perf_counter() - start,
+    )

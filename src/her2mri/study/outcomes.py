@@ -1,0 +1,269 @@
+"""Study steps beyond the binary models: three-class composition, conformal prediction sets, survival by model
+score, subgroup performance, ComBat harmonisation side by side, feature drift and the reader study.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from her2mri.study.evaluation import ovr_three_class
+from her2mri.study.results import json_safe
+
+if TYPE_CHECKING:
+    from her2mri.study.runner import StudyContext
+
+__all__ = [
+    "harmonize_arguments", "step_conformal", "step_drift", "step_harmonisation", "step_reader_study",
+    "step_subgroups", "step_survival", "step_three_class",
+]
+
+_LEVELS = ("zero", "low", "positive")
+
+
+def _three_level_rows(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    category = frame["her2_category"].to_numpy(dtype=object)[rows]
+    return np.isin(category, _LEVELS)
+
+
+def step_three_class(context: StudyContext) -> str:
+    three = context.config.tasks.three_class
+    if three is None:
+        return "skipped (tasks.three_class not configured)"
+    from her2mri.models.tasks import HIERARCHIES, compose_three_class
+
+    first, second = (context.tasks[name] for name in HIERARCHIES[three.hierarchy])
+    frame = context.frame
+    out: dict[str, Any] = {"hierarchy": three.hierarchy, "tasks": list(HIERARCHIES[three.hierarchy]),
+                           "models": {first.name: first.best, second.name: second.best}, "sets": {}}
+    for set_name, rows in context.design.sets.items():
+        p_first = first.scores[first.best][set_name]
+        p_second = second.scores[second.best][set_name]
+        probabilities = compose_three_class(p_first, p_second, three.hierarchy)
+        context.three_class[set_name] = probabilities
+        keep = _three_level_rows(frame, rows)
+        labels = frame["her2_category"].to_numpy(dtype=object)[rows][keep]
+        if keep.sum() == 0:
+            continue
+        metrics = ovr_three_class(labels, probabilities[keep], context.config.statistics.conf_level)
+        metrics["n_excluded"] = int((~keep).sum())
+        out["sets"][set_name] = metrics
+    context.document["three_class"] = json_safe(out)
+    return f"three-class ({three.hierarchy})"
+
+
+def step_conformal(context: StudyContext) -> str:
+    settings = context.config.conformal
+    if settings is None or not context.three_class:
+        return "skipped (needs tasks.three_class and conformal)"
+    from her2mri.models.conformal import ClassConditionalConformal, coverage_report
+
+    frame = context.frame
+    train_rows = context.design.sets["train"]
+    keep = _three_level_rows(frame, train_rows)
+    calibration = context.three_class["train"][keep]
+    labels = frame["her2_category"].to_numpy(dtype=object)[train_rows][keep]
+    conformal = ClassConditionalConformal(alpha=settings.alpha).fit(calibration, labels)
+    context.document["conformal"] = {
+        "alpha": settings.alpha, "method": "class-conditional split conformal",
+        "calibration": "training out-of-fold three-class probabilities", "n_calibration": int(keep.sum()),
+        "state": json_safe(conformal.to_dict()), "sets": {},
+    }
+    context.conformal = conformal
+    for set_name, rows in context.design.sets.items():
+        if set_name == "train":
+            continue
+        keep = _three_level_rows(frame, rows)
+        if not keep.any():
+            continue
+        sets = conformal.predict_sets(context.three_class[set_name][keep])
+        y = frame["her2_category"].to_numpy(dtype=object)[rows][keep]
+        report = coverage_report(sets, y)
+        context.document["conformal"]["sets"][set_name] = json_safe(report.to_dict())
+    return f"alpha {settings.alpha}"
+
+
+def _score_frame(context: StudyContext, state: Any, set_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = context.design.sets[set_name]
+    eligible = state.mask[rows]
+    return rows[eligible], state.labels[rows][eligible], state.scores[state.best][set_name][eligible]
+
+
+def step_survival(context: StudyContext) -> str:
+    """DFS by each task's chosen-model score: cut-off fixed on training scores, KM + log-rank, Cox HR."""
+    settings = context.config.survival
+    frame = context.frame
+    if not settings.enabled:
+        return "skipped (survival.enabled is false)"
+    if settings.time not in frame.columns or settings.event not in frame.columns or frame[settings.time].isna().all():
+        return f"skipped (no '{settings.time}' / '{settings.event}' columns)"
+    from her2mri import stats
+
+    done = []
+    for name, state in context.tasks.items():
+        train_rows, y_train, train_scores = _score_frame(context, state, "train")
+        cutoff = float(np.median(train_scores)) if settings.cutoff == "median" else state.thresholds[state.best]
+        block: dict[str, Any] = {"model": state.best, "cutoff": cutoff, "cutoff_rule": f"{settings.cutoff} of training "
+                                 "out-of-fold scores" if settings.cutoff == "median" else "training Youden threshold",
+                                 "time": settings.time, "event": settings.event, "sets": {}}
+        for set_name in context.design.sets:
+            rows, _, score = _score_frame(context, state, set_name)
+            sub = frame.iloc[rows].assign(_score=score)
+            sub = sub.dropna(subset=[settings.time, settings.event]).drop_duplicates("patient_id")
+            if len(sub) < 10 or sub[settings.event].sum() < 2:
+                block["sets"][set_name] = {"n": int(len(sub)), "note": "too few patients or events"}
+                continue
+            time = sub[settings.time].to_numpy(dtype=float)
+            event = sub[settings.event].to_numpy(dtype=float).astype(int)
+            group = stats.stratify_by_score(sub["_score"].to_numpy(dtype=float), cutoff)
+            entry: dict[str, Any] = {"n": int(len(sub)), "events": int(event.sum()), "km": {}}
+            for level in ("high", "low"):
+                chosen = group == level
+                if chosen.sum() >= 2:
+                    entry["km"][level] = json_safe(stats.kaplan_meier(time[chosen], event[chosen]).to_dict())
+            if len(np.unique(group)) == 2:
+                entry["logrank"] = json_safe(stats.logrank_test(time, event, group).to_dict())
+            entry["cox"] = json_safe(stats.cox_ph(time, event, sub["_score"].to_numpy(dtype=float)).to_dict())
+            block["sets"][set_name] = entry
+        block["note"] = "one lesion per patient (first listed); survival is exploratory, as in the seed study"
+        context.document["tasks"][name]["survival"] = json_safe(block)
+        done.append(name)
+    return f"survival for {', '.join(done)}"
+
+
+def step_subgroups(context: StudyContext) -> str:
+    from her2mri.stats.subgroup import subgroup_metrics
+
+    settings = context.config.subgroups
+    frame = context.frame
+    done = 0
+    for name, state in context.tasks.items():
+        block: dict[str, Any] = {"model": state.best, "sets": {}}
+        for set_name in context.design.test_sets or ["train"]:
+            rows, y, score = _score_frame(context, state, set_name)
+            sub = frame.iloc[rows].reset_index(drop=True)
+            by = [c for c in settings.columns if c in sub.columns and sub[c].nunique(dropna=True) > 1]
+            if not by or len(np.unique(y)) < 2:
+                continue
+            result = subgroup_metrics(sub, y, score, state.thresholds[state.best], by=by,
+                                      conf_level=context.config.statistics.conf_level,
+                                      min_per_class=settings.min_per_class)
+            block["sets"][set_name] = json_safe(result.to_dict())
+            done += 1
+        context.document["tasks"][name]["subgroups"] = block
+    return f"{done} subgroup tables"
+
+
+def harmonize_arguments(context: StudyContext, frame: pd.DataFrame, columns: list[str]) -> dict[str, Any] | None:
+    """ComBat options for build_pipeline: numeric model inputs, batch = centre, optional unlabelled externals."""
+    settings = context.config.preprocessing.harmonize
+    if settings is None or getattr(context, "harmonize_off", False):
+        return None
+    from her2mri.study.blocks import column_kinds, resolve_blocks
+
+    numeric = column_kinds(frame, columns)["numeric"]
+    if settings.blocks is not None:
+        allowed = set(resolve_blocks(frame, settings.blocks, context.config.block_specs()))
+        numeric = [c for c in numeric if c in allowed]
+    numeric = [c for c in numeric if frame[c].dropna().nunique() > 2]
+    options: dict[str, Any] = {"batch_column": settings.by, "features": numeric, "eb": settings.eb}
+    externals = [name for name in context.design.sets if name.startswith("external:")]
+    if settings.use_unlabelled_external and externals:
+        rows = np.concatenate([context.design.sets[name] for name in externals])
+        options["unlabelled_data"] = frame.iloc[rows][[settings.by, *numeric]].reset_index(drop=True)
+    else:
+        options["on_unseen"] = "pass_through"
+    return options
+
+
+def step_harmonisation(context: StudyContext) -> str:
+    """With ComBat configured: refit each chosen model without it and compare test AUCs side by side."""
+    settings = context.config.preprocessing.harmonize
+    if settings is None:
+        context.document["harmonisation"] = {"enabled": False}
+        return "skipped (preprocessing.harmonize not configured)"
+    from her2mri import stats
+    from her2mri.study.stages import _fit
+
+    out: dict[str, Any] = {"enabled": True, "by": settings.by, "eb": settings.eb,
+                           "use_unlabelled_external": settings.use_unlabelled_external, "tasks": {}}
+    if not settings.use_unlabelled_external:
+        out["note"] = ("ComBat was fitted on training centres only; lesions of an unseen external centre pass "
+                       "through unharmonised (a truly external centre cannot be harmonised without its own data).")
+    spec_by_name = {spec.name: spec for spec in context.config.models}
+    for name, state in context.tasks.items():
+        spec = spec_by_name[state.best]
+        context.harmonize_off = True
+        try:
+            plain = _fit(context, state, spec, context.design.train, tuning=spec.tuning,
+                         seed=context.seed_for(name, spec.name))
+        finally:
+            context.harmonize_off = False
+        block: dict[str, Any] = {"model": state.best, "sets": {}}
+        for set_name in context.design.test_sets:
+            rows, y, with_combat = _score_frame(context, state, set_name)
+            if len(np.unique(y)) < 2:
+                continue
+            without = plain.predict(context.frame.iloc[rows])
+            a = stats.auc_ci(y, with_combat)
+            b = stats.auc_ci(y, without)
+            test = stats.delong_test(y, with_combat, without)
+            block["sets"][set_name] = {
+                "with_combat": {"estimate": a.estimate, "ci_low": a.ci_low, "ci_high": a.ci_high},
+                "without_combat": {"estimate": b.estimate, "ci_low": b.ci_low, "ci_high": b.ci_high},
+                "delong_pvalue": test.pvalue,
+            }
+        out["tasks"][name] = block
+    context.document["harmonisation"] = json_safe(out)
+    return "ComBat vs none"
+
+
+def step_drift(context: StudyContext) -> str:
+    """Feature distribution shift between the training set and each test set of another centre."""
+    from her2mri.stats.drift import feature_drift
+
+    frame = context.frame
+    columns: list[str] = []
+    for model_columns in context.document.get("feature_columns", {}).values():
+        columns += [c for c in model_columns if c not in columns]
+    test_sets = [s for s in context.design.test_sets if s.startswith("external:")]
+    if not test_sets:
+        context.document["drift"] = None
+        return "skipped (no external set)"
+    train = frame.iloc[context.design.train]
+    out = {}
+    for set_name in test_sets:
+        other = frame.iloc[context.design.sets[set_name]]
+        result = feature_drift(train, other, columns, label_a="train", label_b=set_name)
+        out[set_name] = json_safe(result.to_dict())
+    context.document["drift"] = out
+    return f"{len(out)} comparisons"
+
+
+def step_reader_study(context: StudyContext) -> str:
+    settings = context.config.reader_study
+    if settings is None:
+        return "skipped (reader_study not configured)"
+    from her2mri.readers import run_reader_study
+
+    from her2mri.study.data import read_table
+
+    task_name = settings.task or next(iter(context.tasks))
+    state = context.tasks[task_name]
+    reads = read_table(settings.reads)
+    frame = context.frame
+    rows = np.concatenate([context.design.sets[s] for s in context.design.test_sets]) if context.design.test_sets \
+        else context.design.train
+    set_of = np.concatenate([[s] * len(context.design.sets[s]) for s in context.design.test_sets]) \
+        if context.design.test_sets else np.array(["train"] * len(rows))
+    scores = np.concatenate([state.scores[state.best][s] for s in context.design.test_sets]) \
+        if context.design.test_sets else state.scores[state.best]["train"]
+    truth = pd.DataFrame({"lesion_id": frame.iloc[rows]["lesion_id"].astype(str).to_numpy(),
+                          "y_true": state.labels[rows], "model_score": scores, "set": set_of})
+    truth = truth[truth["y_true"] >= 0].drop_duplicates("lesion_id")
+    result = run_reader_study(reads, truth, task=task_name, threshold=state.thresholds[state.best],
+                              conf_level=context.config.statistics.conf_level)
+    context.document["reader_study"] = json_safe({"task": task_name, "model": state.best, **result.to_dict()})
+    return f"reader study on {task_name}"

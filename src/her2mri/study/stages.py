@@ -1,0 +1,293 @@
+"""The study steps, one function per step (``step_<name>(context)``), run in order by :mod:`.runner`.
+
+Conventions: a set's scores are kept for *every* lesion of the set (ineligible lesions included, the
+three-class composition needs them); metrics use the task-eligible lesions only. The ``train`` set is evaluated
+on training **out-of-fold** scores (inner patient-grouped CV at the chosen hyper-parameters), never on fitted
+values, and every threshold and cut-off is chosen there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from her2mri.exceptions import ConfigError, TaskError
+from her2mri.study import analysis, artifacts, outcomes
+from her2mri.study.blocks import column_kinds, resolve_blocks
+from her2mri.study.data import load_study_data, task_flow
+from her2mri.study.designs import make_design
+from her2mri.study.evaluation import choose_threshold, delong_block, evaluate_scores
+from her2mri.study.fitting import fit_model
+from her2mri.study.results import json_safe
+
+if TYPE_CHECKING:
+    from her2mri.study.runner import StudyContext
+
+__all__ = [
+    "step_bundle", "step_cohort", "step_conformal", "step_design", "step_drift", "step_evaluation",
+    "step_harmonisation", "step_interpretability", "step_models", "step_predictions", "step_reader_study",
+    "step_report", "step_subgroups", "step_survival", "step_table1", "step_tasks", "step_three_class",
+]
+
+# steps delegated to other modules
+step_three_class = outcomes.step_three_class
+step_conformal = outcomes.step_conformal
+step_survival = outcomes.step_survival
+step_subgroups = outcomes.step_subgroups
+step_harmonisation = outcomes.step_harmonisation
+step_drift = outcomes.step_drift
+step_reader_study = outcomes.step_reader_study
+step_interpretability = analysis.step_interpretability
+step_predictions = artifacts.step_predictions
+step_bundle = artifacts.step_bundle
+step_report = artifacts.step_report
+
+
+def step_cohort(context: StudyContext) -> str:
+    data = load_study_data(context.config.cohort)
+    context.data = data
+    frame = data.frame
+    context.document["cohort"] = {
+        "source": data.source, "n_lesions": int(len(frame)), "n_patients": int(frame["patient_id"].nunique()),
+        "centers": sorted(frame["center"].astype(str).unique().tolist()) if "center" in frame.columns else [],
+        "is_binary_only": data.is_binary_only, "flow": data.flow, "flow_by_set": {}, "sets": {},
+        "notes": data.notes, "has_true_posterior": bool({"true_p_zero", "true_p_low", "true_p_positive"}
+                                                        <= set(frame.columns)),
+    }
+    context.document["provenance"]["cohort_sha256"] = data.sha256
+    return f"{len(frame)} lesions"
+
+
+def step_tasks(context: StudyContext) -> str:
+    from her2mri.models.tasks import TASKS
+
+    frame = context.frame
+    config = context.config
+    specs = config.block_specs()
+    for model in config.models:
+        columns = resolve_blocks(frame, model.blocks, specs)
+        if not columns:
+            message = f"model '{model.name}' has no input column: its blocks {model.blocks} select nothing."
+            raise ConfigError(message)
+        context.document.setdefault("feature_columns", {})[model.name] = columns
+    for name in config.tasks.names:
+        task = TASKS[name]
+        if task.needs_three_level and context.data is not None and context.data.is_binary_only:
+            message = (
+                f"Task '{name}' ({task.title}) needs HER2 zero/low/positive labels, but the cohort is binary-only "
+                "(HER2 known only as positive/negative). Remove it from tasks.names or provide her2_ihc scores "
+                "(and ISH results); accepted on binary-only cohorts: positive_vs_negative."
+            )
+            raise TaskError(message)
+        mask, y = task.labels(frame)
+        labels = np.full(len(frame), -1, dtype=int)
+        labels[mask] = y
+        from her2mri.study.runner import TaskState
+
+        state = TaskState(name=name, task=task, mask=mask, labels=labels)
+        state.columns = dict(context.document["feature_columns"])
+        context.tasks[name] = state
+        context.document["cohort"]["flow"].append(task_flow(frame, name, mask))
+        context.document["tasks"][name] = {
+            "title": task.title, "positive": task.positive, "negative": list(task.negative),
+            "n_eligible": int(mask.sum()), "counts": {}, "table1": {}, "models": {},
+        }
+    return f"{len(context.tasks)} tasks"
+
+
+def _set_summary(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
+    sub = frame.iloc[rows]
+    return {
+        "n_lesions": int(len(sub)), "n_patients": int(sub["patient_id"].nunique()),
+        "centers": sorted(sub["center"].astype(str).unique().tolist()) if "center" in sub.columns else [],
+    }
+
+
+def step_design(context: StudyContext) -> str:
+    frame = context.frame
+    plan = make_design(frame, context.config.design, context.config.effective_seed)
+    context.plan = plan
+    patients = frame["patient_id"].astype(str).to_numpy()
+    if plan.kind not in ("cv", "nested_cv"):
+        train_patients = set(patients[plan.train])
+        for name in plan.test_sets:
+            shared = train_patients & set(patients[plan.sets[name]])
+            if shared:
+                message = f"Patients {sorted(shared)[:5]} are in both the training set and set '{name}'."
+                raise ConfigError(message)
+    context.document["design"] = {**plan.describe(), "seed": context.config.effective_seed,
+                                  "grouped_by": "patient_id", "stratified_on": "her2_category"}
+    cohort = context.document["cohort"]
+    for name, rows in plan.sets.items():
+        cohort["sets"][name] = _set_summary(frame, rows)
+        entries = []
+        for task_name, state in context.tasks.items():
+            eligible = state.mask[rows]
+            y = state.labels[rows][eligible]
+            context.document["tasks"][task_name]["counts"][name] = {
+                "positive": int(y.sum()), "negative": int(len(y) - y.sum())}
+            flow = task_flow(frame.iloc[rows].reset_index(drop=True), task_name, eligible)
+            entries.append(flow)
+        cohort["flow_by_set"][name] = entries
+    for task_name, state in context.tasks.items():
+        y = state.labels[plan.train][state.mask[plan.train]]
+        if len(np.unique(y)) < 2 or min(int(y.sum()), int(len(y) - y.sum())) < 5:
+            message = (
+                f"Task '{task_name}': the training set has {int(y.sum())} positive and {int(len(y) - y.sum())} "
+                "negative eligible lesions; at least 5 of each are needed. Use another design or a larger cohort."
+            )
+            raise TaskError(message)
+    return f"{plan.kind}: {', '.join(f'{k} {len(v)}' for k, v in plan.sets.items())}"
+
+
+def _table1_variables(context: StudyContext) -> list[str]:
+    columns: list[str] = []
+    for model_columns in context.document.get("feature_columns", {}).values():
+        columns += [c for c in model_columns if "__" not in c and c not in columns]
+    return columns[:60]
+
+
+def step_table1(context: StudyContext) -> str:
+    from her2mri import stats
+
+    frame = context.frame
+    variables = _table1_variables(context)
+    correction = context.config.statistics.table1_correction
+    done = 0
+    for name, state in context.tasks.items():
+        positive, negative = state.task.positive, "_".join(state.task.negative) if len(state.task.negative) > 1 \
+            else state.task.negative[0]
+        if name == "positive_vs_negative":
+            negative = "negative"
+        if name == "zero_vs_nonzero":
+            negative = "nonzero"
+        block = context.document["tasks"][name]
+        block["table1_groups"] = [positive, negative]
+        for set_name, rows in context.design.sets.items():
+            if set_name == "cv":
+                continue
+            eligible = rows[state.mask[rows]]
+            sub = frame.iloc[eligible][variables].copy()
+            sub["her2_group"] = np.where(state.labels[eligible] == 1, positive, negative)
+            result = stats.table1(sub, group="her2_group", variables=variables, correction=correction)
+            block["table1"][set_name] = json_safe(result.to_frame().to_dict(orient="records"))
+            done += 1
+    return f"{done} tables"
+
+
+def _fit(context: StudyContext, state: Any, spec: Any, rows: np.ndarray, *, tuning: bool, seed: int) -> Any:
+    frame = context.frame
+    eligible = rows[state.mask[rows]]
+    columns = state.columns[spec.name]
+    harmonize = outcomes.harmonize_arguments(context, frame, columns)
+    X = frame.iloc[eligible][columns + (["center"] if harmonize and "center" not in columns else [])]
+    kinds = column_kinds(frame, columns)
+    return fit_model(
+        spec, X, state.labels[eligible], frame["patient_id"].astype(str).to_numpy()[eligible], kinds=kinds,
+        config=context.config, seed=seed, tuning=tuning, harmonize=harmonize,
+    )
+
+
+def _predict(context: StudyContext, fitted: Any, rows: np.ndarray) -> np.ndarray:
+    return fitted.predict(context.frame.iloc[rows])
+
+
+def step_models(context: StudyContext) -> str:
+    plan = context.design
+    config = context.config
+    bar = context.progress
+    total = len(context.tasks) * len(config.models)
+    job = bar.add_task("models", total=total) if bar is not None else None
+    fitted = 0
+    for name, state in context.tasks.items():
+        train_eligible = plan.train[state.mask[plan.train]]
+        position = {row: i for i, row in enumerate(train_eligible)}
+        for spec in config.models:
+            if bar is not None:
+                bar.update(job, description=f"models: {name} / {spec.name}")
+            seed = context.seed_for(name, spec.name)
+            model = _fit(context, state, spec, plan.train, tuning=spec.tuning, seed=seed)
+            state.models[spec.name] = model
+            scores: dict[str, np.ndarray] = {}
+            train_scores = _predict(context, model, plan.train)
+            oof = np.array([model.oof_scores[position[row]] if row in position else np.nan for row in plan.train])
+            scores["train"] = np.where(np.isnan(oof), train_scores, oof)
+            if plan.kind in ("cv", "nested_cv"):
+                scores["cv"], state.folds[spec.name] = _cross_validate(context, state, spec, seed)
+            else:
+                for set_name in plan.test_sets:
+                    scores[set_name] = _predict(context, model, plan.sets[set_name])
+            state.scores[spec.name] = scores
+            fitted += 1
+            if bar is not None:
+                bar.advance(job)
+    return f"{fitted} models fitted"
+
+
+def _cross_validate(context: StudyContext, state: Any, spec: Any, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Outer-fold predictions (averaged over repeats); tuning inside each outer fold for ``nested_cv`` only."""
+    plan = context.design
+    n = len(plan.train)
+    total = np.zeros(n)
+    count = np.zeros(n)
+    fold_of = np.full(n, -1)
+    nested = plan.kind == "nested_cv"
+    for fold in plan.folds:
+        model = _fit(context, state, spec, fold.train, tuning=nested and spec.tuning,
+                     seed=seed + 1000 * fold.repeat + fold.fold)
+        total[fold.test] += _predict(context, model, fold.test)
+        count[fold.test] += 1
+        if fold.repeat == 0:
+            fold_of[fold.test] = fold.fold
+    per_repeat = len({f.repeat for f in plan.folds})
+    return total / np.maximum(count, 1), {"fold": fold_of, "n_repeats": per_repeat}
+
+
+def step_evaluation(context: StudyContext) -> str:
+    config = context.config
+    plan = context.design
+    frame = context.frame
+    groups_all = frame["patient_id"].astype(str).to_numpy()
+    for name, state in context.tasks.items():
+        block = context.document["tasks"][name]
+        train_rows = plan.train[state.mask[plan.train]]
+        y_train = state.labels[train_rows]
+        for spec in config.models:
+            model = state.models[spec.name]
+            threshold = choose_threshold(y_train, model.oof_scores)
+            state.thresholds[spec.name] = threshold
+            entry = {
+                "family": model.family, "classifier": spec.classifier, "block": "+".join(spec.blocks),
+                "blocks": list(spec.blocks), "selectors": [s.model_dump() for s in spec.selectors],
+                "n_input_columns": len(model.columns), "tuned": model.tuned, "cv_auc": model.cv_auc,
+                "hyperparameters": model.hyperparameters, "selected_features": model.selected_features,
+                "threshold": threshold, "threshold_rule": "youden_on_training",
+                "threshold_source": "training out-of-fold scores", "sets": {},
+            }
+            for set_name, rows in plan.sets.items():
+                eligible = state.mask[rows]
+                y = state.labels[rows][eligible]
+                score = state.scores[spec.name][set_name][eligible]
+                entry["sets"][set_name] = evaluate_scores(
+                    y, score, threshold=threshold, statistics=config.statistics, groups=groups_all[rows][eligible],
+                    seed=context.seed_for(name, spec.name, set_name), bootstrap=set_name != "train",
+                )
+            block["models"][spec.name] = json_safe(entry)
+        state.best = config.selection.model or max(
+            config.models, key=lambda s: (np.nan_to_num(state.models[s.name].cv_auc, nan=-1.0))).name
+        block["best_model"] = state.best
+        block["best_model_rule"] = (
+            "configured (selection.model)" if config.selection.model else "highest training out-of-fold AUC")
+        block["delong"] = {}
+        for set_name, rows in plan.sets.items():
+            eligible = state.mask[rows]
+            y = state.labels[rows][eligible]
+            scores = {m: state.scores[m][set_name][eligible] for m in state.scores}
+            result = delong_block(y, scores, correction=config.statistics.delong_correction)
+            if result is not None:
+                block["delong"][set_name] = result
+        block["true_posterior_auc"], block["true_posterior_ratio"] = analysis.true_posterior(context, state)
+        block["logistic"], block["nomogram"] = analysis.logistic_and_nomogram(context, state)
+    return f"best: {', '.join(f'{k}={v.best}' for k, v in context.tasks.items())}"
