@@ -1,0 +1,170 @@
+"""Reading a study directory and the small building blocks every report section is made of.
+
+A section is a :class:`Section` (stable ``id``, title, blocks, or a ``missing`` reason); its blocks are plain
+dicts the template renders by ``kind``: "text", "heading", "figures", "table", "kv" (definition list).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from her2mri.exceptions import Her2MriError
+
+__all__ = [
+    "Section",
+    "StudyData",
+    "figure",
+    "figures",
+    "heading",
+    "load_study",
+    "safe_section",
+    "table",
+    "text",
+]
+
+
+class ReportError(Her2MriError, ValueError):
+    """A study directory cannot be rendered (results.json missing or unreadable)."""
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    missing: str | None = None
+    lead: str | None = None
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """Everything read from a study directory."""
+
+    directory: Path
+    results: Mapping[str, Any]
+    predictions: pd.DataFrame | None
+    notes: tuple[str, ...]
+
+    @property
+    def tasks(self) -> Mapping[str, Any]:
+        tasks = self.results.get("tasks")
+        return tasks if isinstance(tasks, Mapping) else {}
+
+    def shap_frame(self, task: str, file_name: str | None) -> pd.DataFrame | None:
+        path = self.directory / (file_name or f"shap_{task}.csv")
+        if not path.is_file():
+            return None
+        try:
+            return pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError):
+            return None
+
+
+def _reject_constant(value: str) -> float:
+    return float("nan")
+
+
+def load_study(study_dir: str | Path) -> StudyData:
+    """Read ``results.json`` (required) and ``predictions.csv`` (optional) from a study directory."""
+    directory = Path(study_dir)
+    path = directory / "results.json"
+    if not path.is_file():
+        message = (
+            f"Study directory '{directory}': results.json not found. Accepted: a directory written by "
+            "'her2mri study run' or 'her2mri demo'. Run the study first or pass the right directory."
+        )
+        raise ReportError(message)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (OSError, json.JSONDecodeError) as exc:
+        message = f"Study directory '{directory}': results.json is not valid JSON ({exc}). Re-run the study to rewrite it."
+        raise ReportError(message) from exc
+    if not isinstance(results, Mapping):
+        message = f"'{path}': got a JSON {type(results).__name__}; accepted: a JSON object. Re-run the study."
+        raise ReportError(message)
+    notes: list[str] = []
+    version = results.get("schema_version")
+    if version not in (1, "1", None):
+        notes.append(f"results.json has schema_version {version}; this report knows version 1 and shows what it can.")
+    predictions = None
+    pred_path = directory / "predictions.csv"
+    if pred_path.is_file():
+        try:
+            predictions = pd.read_csv(pred_path, dtype={"lesion_id": str, "patient_id": str, "center": str})
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            notes.append(f"predictions.csv could not be read ({exc}); curves come from results.json only.")
+    return StudyData(directory=directory, results=results, predictions=predictions, notes=tuple(notes))
+
+
+def safe_section(build: Callable[[StudyData], Section], data: StudyData, sid: str, title: str) -> Section:
+    """Run a section builder; a failure turns into an omitted section with the reason, never a crash."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            return build(data)
+    except Exception as exc:  # noqa: BLE001 - a report must render whatever one section's data looks like
+        reason = f"could not be drawn from this run's results ({type(exc).__name__}: {exc})"
+        return Section(id=sid, title=title, missing=reason)
+
+
+def text(content: str, *, css: str = "") -> dict[str, Any]:
+    return {"kind": "text", "text": content, "css": css}
+
+
+def heading(content: str, level: int = 3) -> dict[str, Any]:
+    return {"kind": "heading", "text": content, "level": level}
+
+
+def figure(uri: str, caption: str, *, name: str, wide: bool = False) -> dict[str, Any]:
+    return {"uri": uri, "caption": caption, "name": name, "wide": wide}
+
+
+def figures(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": "figures", "items": list(items)}
+
+
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any] | Mapping[str, Any]],
+    *,
+    caption: str = "",
+    note: str = "",
+    name: str = "",
+    numeric_from: int = 1,
+) -> dict[str, Any]:
+    """A table; a row given as ``{"group": label}`` becomes a full-width sub-heading row."""
+    return {
+        "kind": "table",
+        "header": list(header),
+        "rows": [r if isinstance(r, Mapping) else {"cells": list(r)} for r in rows],
+        "caption": caption,
+        "note": note,
+        "name": name,
+        "numeric_from": numeric_from,
+    }
+
+
+def get(mapping: Any, *keys: str, default: Any = None) -> Any:
+    """Nested ``.get`` that tolerates missing levels and non-mapping values."""
+    current = mapping
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return default
+        current = current[key]
+    return current
+
+
+def finite(values: Any) -> bool:
+    """True for a non-empty sequence of finite numbers."""
+    try:
+        return len(values) > 0 and all(v is not None and math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,95 @@
+"""Render a study directory into one self-contained HTML report (figures embedded, no external resources)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+
+from her2mri.report import model_sections as ms
+from her2mri.report import study_sections as ss
+from her2mri.report.blocks import Section, StudyData, get, load_study, safe_section
+
+__all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+# (id, title, builder) in reading order; warnings come last and collect the omitted sections' reasons
+SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
+    ("summary", "Summary", ss.summary_section),
+    ("cohort-flow", "Cohort flow", ss.cohort_flow_section),
+    ("table1", "Table 1: characteristics by HER2 class", ss.table1_section),
+    ("roc", "ROC curves", ms.roc_section),
+    ("metrics", "Diagnostic performance", ms.metrics_section),
+    ("delong", "Pairwise DeLong tests", ms.delong_section),
+    ("calibration", "Calibration", ms.calibration_section),
+    ("decision-curves", "Decision curves", ms.decision_curve_section),
+    ("shap", "Model explanation (SHAP)", ms.shap_section),
+    ("nomogram", "Nomogram", ms.nomogram_section),
+    ("odds-ratios", "Multivariable logistic model", ms.odds_ratio_section),
+    ("survival", "Disease-free survival by model score", ss.survival_section),
+    ("three-class", "Three-class results", ss.three_class_section),
+    ("subgroups", "Subgroup results", ss.subgroup_section),
+    ("conformal", "Conformal prediction sets", ss.conformal_section),
+    ("reader-study", "Reader study", ss.reader_section),
+    ("harmonisation", "Harmonisation and drift", ss.harmonisation_section),
+    ("methods", "Methods", ss.methods_section),
+    ("tripod", "TRIPOD+AI checklist", ss.tripod_section),
+    ("provenance", "Provenance", ss.provenance_section),
+)
+
+
+def build_sections(data: StudyData) -> list[Section]:
+    """Build every section; a section whose data is absent or unusable is kept with its ``missing`` reason."""
+    sections = [safe_section(builder, data, sid, title) for sid, title, builder in SECTION_ORDER]
+    failed = [f"{s.title}: {s.missing}" for s in sections if s.missing and "could not be drawn" in s.missing]
+    sections.append(ss.warnings_section(data, failed))
+    return sections
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render_html(data: StudyData) -> str:
+    """The report as an HTML string."""
+    from her2mri import __version__
+
+    results = data.results
+    title = get(results, "config", "name") or "HER2 status from breast MRI"
+    sections = build_sections(data)
+    context = {
+        "title": f"her2mri study report — {title}",
+        "study_name": title,
+        "created": results.get("created") or "",
+        "rendered": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "renderer_version": __version__,
+        "sections": sections,
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def render_report(study_dir: str | Path, *, out: str | Path | None = None, pdf: bool = False) -> Path:
+    """Read ``study_dir/results.json`` (+ predictions.csv, shap_<task>.csv) and write one self-contained HTML file.
+
+    Returns the path of the HTML file (``study_dir/report.html`` unless ``out`` is given).  With ``pdf=True`` a PDF
+    is printed next to it by headless Chromium when ``/usr/bin/chromium`` exists.
+    """
+    data = load_study(study_dir)
+    target = Path(out) if out is not None else Path(study_dir) / "report.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_html(data), encoding="utf-8")
+    if pdf:
+        from her2mri.report.pdf import html_to_pdf
+
+        html_to_pdf(target, target.with_suffix(".pdf"))
+    return target

@@ -1,0 +1,330 @@
+"""Report sections about model performance: ROC, metrics tables, DeLong, calibration, decision curves, SHAP,
+nomogram and the odds-ratio table.  Each builder takes :class:`StudyData` and returns a :class:`Section`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from her2mri.report import figures as fg
+from her2mri.report.blocks import Section, StudyData, figure, figures, finite, get, heading, table, text
+from her2mri.report.formatting import (
+    fmt_estimate,
+    fmt_num,
+    fmt_pvalue,
+    label_model,
+    label_set,
+    label_task,
+    label_variable,
+)
+from her2mri.report.nomogram import build_nomogram, draw_nomogram
+
+__all__ = [
+    "calibration_section",
+    "decision_curve_section",
+    "delong_section",
+    "metrics_section",
+    "nomogram_section",
+    "odds_ratio_section",
+    "roc_section",
+    "shap_section",
+]
+
+
+def task_sets(data: StudyData, task: Mapping[str, Any]) -> list[str]:
+    """Evaluation sets of a task, in the design's order."""
+    found: list[str] = []
+    for model in (task.get("models") or {}).values():
+        for s in model.get("sets") or {}:
+            if s not in found:
+                found.append(s)
+    order = list(get(data.results, "design", "sets", default=[]) or [])
+    return [s for s in order if s in found] + [s for s in found if s not in order]
+
+
+def _models(task: Mapping[str, Any]) -> Mapping[str, Any]:
+    models = task.get("models")
+    return models if isinstance(models, Mapping) else {}
+
+
+def _roc_points(data: StudyData, task_name: str, model: str, set_name: str, block: Mapping[str, Any]):
+    curve = block.get("roc_curve") or {}
+    if finite(curve.get("fpr")) and finite(curve.get("tpr")):
+        return np.asarray(curve["fpr"], float), np.asarray(curve["tpr"], float)
+    frame = data.predictions
+    if frame is None or not {"task", "model", "set", "y_true", "score"} <= set(frame.columns):
+        return None
+    rows = frame[(frame["task"] == task_name) & (frame["model"] == model) & (frame["set"] == set_name)]
+    rows = rows.dropna(subset=["y_true", "score"])
+    if rows.empty or rows["y_true"].nunique() < 2:
+        return None
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(rows["y_true"].astype(int), rows["score"].astype(float))
+    return fpr, tpr
+
+
+def _none(sid: str, title: str, reason: str) -> Section:
+    return Section(id=sid, title=title, missing=reason)
+
+
+def roc_section(data: StudyData) -> Section:
+    section = Section(id="roc", title="ROC curves")
+    for name, task in data.tasks.items():
+        items = []
+        for s in task_sets(data, task):
+            curves = []
+            for model, spec in _models(task).items():
+                block = get(spec, "sets", s, default={}) or {}
+                points = _roc_points(data, name, model, s, block)
+                if points is None:
+                    continue
+                curves.append((f"{label_model(model)}  AUC {fmt_estimate(block.get('auc'))}", points[0], points[1]))
+            if curves:
+                caption = f"{label_task(name, task.get('title'))} — {label_set(s)}."
+                bayes = get(task, "true_posterior_auc", s)
+                if bayes is not None:
+                    caption += f" AUC of the simulation's true posterior (upper bound): {fmt_num(bayes)}."
+                items.append(figure(fg.roc_figure(curves, label_set(s)), caption, name=f"roc-{name}-{s}"))
+        if items:
+            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
+    if not section.blocks:
+        return _none("roc", "ROC curves", "no ROC data in results.json or predictions.csv")
+    return section
+
+
+_METRICS = (("auc", "AUC (95% CI)"), ("sensitivity", "Sensitivity (95% CI)"), ("specificity", "Specificity (95% CI)"),
+            ("accuracy", "Accuracy (95% CI)"), ("npv", "NPV (95% CI)"), ("ppv", "PPV (95% CI)"))
+
+
+def metrics_section(data: StudyData) -> Section:
+    section = Section(id="metrics", title="Diagnostic performance")
+    reader = data.results.get("reader_study") or {}
+    for i, (name, task) in enumerate(data.tasks.items(), start=3):
+        rows: list[Any] = []
+        best = task.get("best_model")
+        for s in task_sets(data, task):
+            rows.append({"group": label_set(s)})
+            for model, spec in _models(task).items():
+                block = get(spec, "sets", s)
+                if not isinstance(block, Mapping):
+                    continue
+                label = label_model(model) + (" †" if model == best else "")
+                thr = block.get("optimal_dca_threshold")
+                rows.append([label, *[fmt_estimate(block.get(k)) for k, _ in _METRICS], fmt_num(thr) if thr is not None else "*"])
+            if reader.get("task") == name and reader.get("set") == s:
+                for r in reader.get("readers") or []:
+                    who = f"{r.get('reader', 'Reader')}" + (f", {r['modality']}" if r.get("modality") else "")
+                    rows.append([who, *[fmt_estimate(r.get(k)) for k, _ in _METRICS], "—"])
+        if len(rows) > 0:
+            counts = task.get("counts") or {}
+            count_text = "; ".join(
+                f"{label_set(s)}: {c.get('positive')} HER2-{task.get('positive', 'positive')} vs {c.get('negative')}"
+                for s, c in counts.items()
+            )
+            section.blocks.append(table(
+                ["Model", *[h for _, h in _METRICS], "Optimal DCA threshold"], rows,
+                caption=f"Table {i}. Performance of the models in differentiating {label_task(name, task.get('title'))}.",
+                note=(
+                    "95% CI, 95% confidence interval; AUC, area under the ROC curve (DeLong CI); NPV/PPV, negative/positive "
+                    "predictive value (Wilson CIs). Calls at the Youden threshold fixed on the training set. Optimal DCA "
+                    "threshold: threshold probability of largest net-benefit gain over treat-all and treat-none; "
+                    "* no threshold where the model beats both. † best model (internal validation AUC). "
+                    + (f"Lesions (positive vs negative) — {count_text}." if count_text else "")
+                ),
+                name=f"metrics-{name}",
+            ))
+    if not section.blocks:
+        return _none("metrics", "Diagnostic performance", "no per-model metrics in results.json")
+    return section
+
+
+def delong_section(data: StudyData) -> Section:
+    section = Section(id="delong", title="Pairwise DeLong tests",
+                      lead="Paired DeLong tests of AUC differences between models on the same lesions (lower triangle; "
+                           "red = small p-value, bold = p < 0.05).")
+    for name, task in data.tasks.items():
+        items = []
+        for s, block in (task.get("delong") or {}).items():
+            models = block.get("models") or []
+            pv = block.get("pvalues") or []
+            if len(models) < 2 or len(pv) != len(models):
+                continue
+            correction = block.get("correction", "none")
+            caption = f"{label_task(name, task.get('title'))} — {label_set(s)}; correction: {correction}."
+            items.append(figure(fg.delong_heatmap([label_model(m) for m in models], pv, label_set(s)), caption,
+                                name=f"delong-{name}-{s}"))
+        if items:
+            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
+    if not section.blocks:
+        return _none("delong", "Pairwise DeLong tests", "no DeLong comparisons in results.json (fewer than two models?)")
+    return section
+
+
+def calibration_section(data: StudyData) -> Section:
+    section = Section(id="calibration", title="Calibration")
+    for name, task in data.tasks.items():
+        items = []
+        for s in task_sets(data, task):
+            curves = []
+            for model, spec in _models(task).items():
+                block = get(spec, "sets", s, default={}) or {}
+                curve = block.get("calibration_curve") or {}
+                if not (finite(curve.get("predicted")) and finite(curve.get("observed"))):
+                    continue
+                cal = block.get("calibration") or {}
+                label = (f"{label_model(model)}: slope {fmt_num(cal.get('slope'))}, intercept "
+                         f"{fmt_num(cal.get('intercept'))}, Brier {fmt_num(cal.get('brier'), 3)}")
+                curves.append((label, curve["predicted"], curve["observed"]))
+            if curves:
+                items.append(figure(fg.calibration_figure(curves, label_set(s)),
+                                    f"{label_task(name, task.get('title'))} — {label_set(s)} (decile bins).",
+                                    name=f"calibration-{name}-{s}"))
+        if items:
+            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
+    if not section.blocks:
+        return _none("calibration", "Calibration", "no calibration curves in results.json")
+    return section
+
+
+def decision_curve_section(data: StudyData) -> Section:
+    section = Section(id="decision-curves", title="Decision curves")
+    for name, task in data.tasks.items():
+        items = []
+        for s in task_sets(data, task):
+            curves, thresholds, nb_all = [], None, None
+            for model, spec in _models(task).items():
+                dca = get(spec, "sets", s, "decision_curve", default={}) or {}
+                if not (finite(dca.get("thresholds")) and finite(dca.get("net_benefit"))):
+                    continue
+                if thresholds is None:
+                    thresholds, nb_all = dca["thresholds"], dca.get("net_benefit_all")
+                curves.append((label_model(model), dca["net_benefit"]))
+            if curves and thresholds is not None and finite(nb_all):
+                items.append(figure(fg.decision_curve_figure(thresholds, curves, nb_all, label_set(s)),
+                                    f"{label_task(name, task.get('title'))} — {label_set(s)}: net benefit of the models "
+                                    "against treating all and treating none.", name=f"dca-{name}-{s}"))
+        if items:
+            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
+    if not section.blocks:
+        return _none("decision-curves", "Decision curves", "no decision curves in results.json")
+    return section
+
+
+def _shap_long(frame: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
+    """Normalise a SHAP csv (wide ``shap__f``/``value__f`` columns, or long lesion_id/feature/shap_value/feature_value)."""
+    if {"feature", "shap_value"} <= set(frame.columns):
+        wide_s = frame.pivot_table(index="lesion_id", columns="feature", values="shap_value", aggfunc="first")
+        if "feature_value" in frame.columns:
+            wide_v = frame.pivot(index="lesion_id", columns="feature", values="feature_value").reindex(wide_s.index)
+        else:
+            wide_v = pd.DataFrame(index=wide_s.index, columns=wide_s.columns)
+        meta = pd.DataFrame(index=wide_s.index)
+        if "base_value" in frame.columns:
+            meta["base_value"] = frame.groupby("lesion_id")["base_value"].first()
+        feats = list(wide_s.columns)
+        return feats, {f: wide_s[f].to_numpy(float) for f in feats}, {f: wide_v[f].to_numpy(object) for f in feats}, \
+            meta.reset_index()
+    feats = [c[len("shap__"):] for c in frame.columns if c.startswith("shap__")]
+    shap = {f: frame[f"shap__{f}"].to_numpy(float) for f in feats}
+    values = {f: (frame[f"value__{f}"].to_numpy(object) if f"value__{f}" in frame.columns
+                  else np.full(len(frame), np.nan, dtype=object)) for f in feats}
+    return feats, shap, values, frame
+
+
+def shap_section(data: StudyData) -> Section:
+    section = Section(id="shap", title="Model explanation (SHAP)")
+    for name, task in data.tasks.items():
+        info = task.get("shap") or {}
+        frame = data.shap_frame(name, info.get("file")) if info or (data.directory / f"shap_{name}.csv").is_file() else None
+        if frame is None or frame.empty:
+            continue
+        feats, shap, values, meta = _shap_long(frame)
+        if not feats:
+            continue
+        mean_abs = info.get("mean_abs") or {f: float(np.nanmean(np.abs(shap[f]))) for f in feats}
+        order = sorted(feats, key=lambda f: -float(mean_abs.get(f, np.nanmean(np.abs(shap[f])))))[:20]
+        output = info.get("output", "")
+        unit = {"log_odds": "log-odds", "probability": "probability"}.get(output, "model output")
+        xlabel = f"SHAP value ({unit})"
+        title = label_task(name, task.get("title"))
+        model = label_model(info.get("model", task.get("best_model", "")))
+        labels = {f: label_variable(f) for f in order}
+        items = [
+            figure(fg.shap_beeswarm_figure([labels[f] for f in order], {labels[f]: shap[f] for f in order},
+                                           {labels[f]: values[f] for f in order}, xlabel),
+                   f"{title}: SHAP summary of the {model} model ({info.get('method', 'SHAP')}); each point is a lesion, "
+                   "colour is the feature value (categories in alphabetical order).", name=f"shap-beeswarm-{name}"),
+            figure(fg.shap_bar_figure([(labels[f], float(mean_abs.get(f, 0.0))) for f in order], f"mean |SHAP| ({unit})"),
+                   f"{title}: mean absolute SHAP value per feature.", name=f"shap-bar-{name}"),
+        ]
+        total = np.sum([np.nan_to_num(shap[f]) for f in feats], axis=0)
+        base = meta["base_value"].to_numpy(float) if "base_value" in meta.columns else np.full(len(total), float(info.get("base_value", 0.0)))
+        out = base + total
+        picks = [int(np.argmax(out)), int(np.argmin(out)), int(np.argmin(np.abs(out - np.median(out))))]
+        ids = meta["lesion_id"].astype(str).to_numpy() if "lesion_id" in meta.columns else np.arange(len(out)).astype(str)
+        waterfalls = []
+        for tag, idx in zip(("highest output", "lowest output", "median output"), picks, strict=True):
+            contributions = []
+            for f in sorted(feats, key=lambda f: -abs(np.nan_to_num(shap[f][idx])))[:10]:
+                raw = values[f][idx]
+                shown = fmt_num(raw, 2) if raw is not None and str(raw) != "nan" else "missing"
+                contributions.append((f"{label_variable(f)} = {shown.replace('_', ' ')}", float(np.nan_to_num(shap[f][idx]))))
+            waterfalls.append(figure(fg.shap_waterfall_figure(float(base[idx]), contributions,
+                                                              f"Lesion {ids[idx]} ({tag})", unit),
+                                     f"{title}: contributions for lesion {ids[idx]} ({tag}).", name=f"shap-waterfall-{name}-{tag.split()[0]}"))
+        section.blocks += [heading(title), figures(items), figures(waterfalls)]
+    if not section.blocks:
+        return _none("shap", "Model explanation (SHAP)", "no shap_<task>.csv in the study directory")
+    return section
+
+
+def nomogram_section(data: StudyData) -> Section:
+    section = Section(id="nomogram", title="Nomogram",
+                      lead="Read each variable's points on the top axis, add them, and read the predicted probability "
+                           "under the total on the bottom axes.")
+    for name, task in data.tasks.items():
+        spec = task.get("nomogram")
+        if not isinstance(spec, Mapping) or not spec.get("terms"):
+            continue
+        nomo = build_nomogram(spec)
+        labels = [label_variable(t.feature) for t in nomo.terms]
+        title = label_task(name, task.get("title"))
+        caption = (f"{title}: nomogram of the multivariable logistic model (probability of HER2-{task.get('positive', 'positive')}); "
+                   f"{fmt_num(nomo.scale, 1)} points per unit of log-odds.")
+        section.blocks += [heading(title), figures([figure(draw_nomogram(nomo, labels), caption, name=f"nomogram-{name}", wide=True)])]
+    if not section.blocks:
+        return _none("nomogram", "Nomogram", "no logistic model with a nomogram block in results.json")
+    return section
+
+
+def odds_ratio_section(data: StudyData) -> Section:
+    section = Section(id="odds-ratios", title="Multivariable logistic model")
+    for name, task in data.tasks.items():
+        terms = get(task, "logistic", "terms", default=[]) or []
+        if not terms:
+            continue
+        rows = []
+        for t in terms:
+            term = str(t.get("term", ""))
+            if term in ("const", "intercept", "(Intercept)", "Intercept"):
+                label = "Intercept"
+                or_text = "—"
+            else:
+                label = label_variable(term)
+                or_text = fmt_estimate({"estimate": t.get("odds_ratio"), "ci_low": t.get("or_ci_low"),
+                                        "ci_high": t.get("or_ci_high")})
+            rows.append([label, fmt_num(t.get("coef"), 3), fmt_num(t.get("se"), 3), or_text, fmt_pvalue(t.get("pvalue"))])
+        section.blocks.append(table(["Term", "β", "SE", "Odds ratio (95% CI)", "p"], rows,
+                                    caption=f"{label_task(name, task.get('title'))}: multivariable logistic regression "
+                                            "(training set).",
+                                    note="Wald tests and Wald 95% CIs; categorical terms against their reference level.",
+                                    name=f"odds-ratios-{name}"))
+    if not section.blocks:
+        return _none("odds-ratios", "Multivariable logistic model", "no logistic model in results.json")
+    return section
+
+

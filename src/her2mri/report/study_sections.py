@@ -1,0 +1,398 @@
+"""Report sections about the study as a whole: summary, cohort flow, Table 1, survival, three-class results,
+subgroups, conformal prediction, reader study, harmonisation/drift, methods, TRIPOD+AI, provenance, warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from her2mri.report import figures as fg
+from her2mri.report.blocks import Section, StudyData, figure, figures, get, heading, table, text
+from her2mri.report.formatting import (
+    MISSING,
+    fmt_estimate,
+    fmt_num,
+    fmt_pct,
+    fmt_pvalue,
+    fmt_value,
+    label_model,
+    label_set,
+    label_task,
+    label_variable,
+)
+from her2mri.report.methods import methods_paragraphs
+from her2mri.report.model_sections import task_sets
+from her2mri.report.tripod import tripod_items
+
+__all__ = [
+    "cohort_flow_section",
+    "conformal_section",
+    "harmonisation_section",
+    "kaplan_meier",
+    "logrank_pvalue",
+    "methods_section",
+    "provenance_section",
+    "reader_section",
+    "subgroup_section",
+    "summary_section",
+    "survival_section",
+    "table1_section",
+    "three_class_section",
+    "tripod_section",
+    "warnings_section",
+]
+
+
+def _none(sid: str, title: str, reason: str) -> Section:
+    return Section(id=sid, title=title, missing=reason)
+
+
+def _headline_set(sets: Sequence[str]) -> str | None:
+    for prefix in ("external", "internal", "test", "cv", "oof"):
+        for s in sets:
+            if str(s).startswith(prefix):
+                return s
+    return sets[-1] if sets else None
+
+
+def summary_section(data: StudyData) -> Section:
+    r = data.results
+    cohort = r.get("cohort") or {}
+    name = get(r, "config", "name") or "HER2 status from breast MRI"
+    section = Section(id="summary", title="Summary")
+    parts = []
+    if cohort.get("n_lesions") is not None:
+        parts.append(f"{cohort['n_lesions']} lesions in {cohort.get('n_patients', MISSING)} patients")
+    centres = sorted({c for s in (cohort.get("sets") or {}).values() for c in (s.get("centers") or [])})
+    if centres:
+        parts.append(f"{len(centres)} centre{'s' if len(centres) != 1 else ''}")
+    kind = get(r, "design", "kind")
+    lead = f"Study: {name}. " + (", ".join(parts) + "." if parts else "")
+    if kind:
+        lead += f" Validation design: {kind}."
+    section.lead = lead
+    rows = []
+    for tname, task in data.tasks.items():
+        best = task.get("best_model")
+        sets = task_sets(data, task)
+        head = _headline_set(sets)
+        block = get(task, "models", best or "", "sets", head or "", default={}) or {}
+        rows.append([label_task(tname, task.get("title")), label_model(best or MISSING), label_set(head) if head else MISSING,
+                     fmt_estimate(block.get("auc")), fmt_estimate(block.get("sensitivity")),
+                     fmt_estimate(block.get("specificity"))])
+    if rows:
+        section.blocks.append(table(["Task", "Best model", "Headline set", "AUC (95% CI)", "Sensitivity", "Specificity"],
+                                    rows, caption="Headline results (best model by internal validation AUC).",
+                                    name="summary-table", numeric_from=3))
+    macro = get(r, "three_class", "sets", default={}) or {}
+    head = _headline_set(list(macro))
+    if head and get(macro, head, "macro_auc") is not None:
+        section.blocks.append(text(f"Three-class (zero / low / positive) macro-averaged one-vs-rest AUC in the "
+                                   f"{label_set(head).lower()}: {fmt_num(get(macro, head, 'macro_auc'))}."))
+    return section
+
+
+def cohort_flow_section(data: StudyData) -> Section:
+    cohort = data.results.get("cohort") or {}
+    flow = cohort.get("flow") or []
+    sets = cohort.get("sets") or {}
+    if not flow and not sets:
+        return _none("cohort-flow", "Cohort flow", "no cohort block in results.json")
+    section = Section(id="cohort-flow", title="Cohort flow")
+    set_boxes = [(label_set(s), f"{v.get('n_lesions', MISSING)} lesions / {v.get('n_patients', MISSING)} patients")
+                 for s, v in sets.items()]
+    if flow:
+        section.blocks.append(figures([figure(fg.flow_figure(flow, set_boxes), "Participant flow.", name="flow", wide=True)]))
+        section.blocks.append(table(["Step", "n", "Excluded", "Reason"],
+                                    [[f.get("step", ""), fmt_value(f.get("n")), fmt_value(f.get("excluded") or 0),
+                                      f.get("reason") or ""] for f in flow], caption="Inclusion steps.", name="flow-table"))
+    if sets:
+        section.blocks.append(table(["Set", "Lesions", "Patients", "Centres"],
+                                    [[label_set(s), fmt_value(v.get("n_lesions")), fmt_value(v.get("n_patients")),
+                                      ", ".join(v.get("centers") or [])] for s, v in sets.items()],
+                                    caption="Evaluation sets.", name="sets-table"))
+    for note in cohort.get("notes") or []:
+        section.blocks.append(text(str(note), css="note"))
+    return section
+
+
+def table1_section(data: StudyData) -> Section:
+    section = Section(id="table1", title="Table 1: characteristics by HER2 class")
+    for name, task in data.tasks.items():
+        t1 = task.get("table1") or {}
+        if not t1:
+            continue
+        section.blocks.append(heading(label_task(name, task.get("title"))))
+        for s, rows in t1.items():
+            counts = get(task, "counts", s, default={}) or {}
+            pos = f"HER2-{task.get('positive', 'positive')} (n = {counts.get('positive', '?')})"
+            negative = task.get("negative") or ["negative"]
+            neg = f"HER2-{'/'.join(negative) if isinstance(negative, list) else negative} (n = {counts.get('negative', '?')})"
+            body = []
+            last = None
+            for row in rows:
+                var = row.get("variable")
+                first = var != last
+                last = var
+                level = row.get("level")
+                body.append([label_variable(var) if first else "", "" if level in (None, "") else str(level).replace("_", " "),
+                             fmt_value(row.get("positive")), fmt_value(row.get("negative")),
+                             fmt_pvalue(row.get("pvalue")) if row.get("pvalue") is not None else "",
+                             fmt_pvalue(row.get("pvalue_adjusted")) if row.get("pvalue_adjusted") is not None else "",
+                             row.get("test") or ""])
+            section.blocks.append(table(["Variable", "Level", pos, neg, "p", "Adjusted p", "Test"], body,
+                                        caption=f"{label_task(name, task.get('title'))} — {label_set(s)}.",
+                                        note="Continuous variables: median (IQR) unless stated; categorical: n (%).",
+                                        name=f"table1-{name}-{s}", numeric_from=2))
+    if not section.blocks:
+        return _none("table1", "Table 1: characteristics by HER2 class", "no table1 block in results.json")
+    return section
+
+
+def kaplan_meier(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier step function (times starting at 0, survival) for plotting."""
+    order = np.argsort(time, kind="stable")
+    t, e = time[order], event[order].astype(bool)
+    times, surv = [0.0], [1.0]
+    at_risk = len(t)
+    s = 1.0
+    for u in np.unique(t):
+        here = t == u
+        d = int(np.sum(e & here))
+        if d:
+            s *= 1 - d / at_risk
+            times.append(float(u))
+            surv.append(s)
+        at_risk -= int(here.sum())
+    times.append(float(t.max()) if len(t) else 0.0)
+    surv.append(s)
+    return np.asarray(times), np.asarray(surv)
+
+
+def logrank_pvalue(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
+    """Two-or-more-group log-rank test p-value (R: survival::survdiff)."""
+    labels = np.unique(group)
+    event = event.astype(bool)
+    obs_minus_exp = np.zeros(len(labels))
+    cov = np.zeros((len(labels), len(labels)))
+    for u in np.unique(time[event]):
+        risk = time >= u
+        n = risk.sum()
+        d = np.sum(event & (time == u))
+        n_g = np.array([np.sum(risk & (group == g)) for g in labels], float)
+        d_g = np.array([np.sum(event & (time == u) & (group == g)) for g in labels], float)
+        obs_minus_exp += d_g - d * n_g / n
+        if n > 1:
+            factor = d * (n - d) / (n * n * (n - 1))
+            cov += factor * (np.diag(n_g * n) - np.outer(n_g, n_g))
+    k = len(labels) - 1
+    if k < 1:
+        return float("nan")
+    stat = float(obs_minus_exp[:k] @ np.linalg.pinv(cov[:k, :k]) @ obs_minus_exp[:k])
+    return float(sps.chi2.sf(stat, k))
+
+
+def survival_section(data: StudyData) -> Section:
+    section = Section(id="survival", title="Disease-free survival by model score")
+    for name, task in data.tasks.items():
+        surv = task.get("survival")
+        if not isinstance(surv, Mapping):
+            continue
+        raw = surv.get("data") or {}
+        if not raw.get("time"):
+            continue
+        time = np.asarray(raw["time"], float)
+        event = np.asarray(raw["event"], float)
+        group = np.asarray(raw["group"]).astype(str)
+        keep = np.isfinite(time) & np.isfinite(event)
+        time, event, group = time[keep], event[keep], group[keep]
+        labels = [g for g in ("high", "low") if g in set(group)] + sorted(set(group) - {"high", "low"})
+        curves = []
+        for g in labels:
+            m = group == g
+            t, sv = kaplan_meier(time[m], event[m])
+            curves.append((f"{g.capitalize()} score (n = {int(m.sum())})", t, sv))
+        p = get(surv, "logrank", "pvalue")
+        if p is None:
+            p = logrank_pvalue(time, event, group)
+        step = float(np.ceil(np.nanmax(time) / 6 / 6) * 6) if len(time) else 12.0
+        grid = list(np.arange(0, np.nanmax(time) + 1e-9, step)) if len(time) else [0.0]
+        at_risk = [(f"{g.capitalize()}", [int(np.sum((group == g) & (time >= x))) for x in grid]) for g in labels]
+        unit = surv.get("time_unit", "months")
+        fig = fg.km_figure(curves, grid, at_risk, f"log-rank p {('= ' + fmt_pvalue(p)) if fmt_pvalue(p)[0] != '<' else fmt_pvalue(p)}",
+                           f"Time ({unit})", f"{str(surv.get('endpoint', 'disease-free survival')).capitalize()}")
+        caption = (f"{label_task(name, task.get('title'))}: {surv.get('endpoint', 'disease-free survival')} of lesions with high vs "
+                   f"low {label_model(surv.get('model', ''))} score (cut-off {fmt_num(surv.get('cutoff'), 3)}, "
+                   f"{surv.get('cutoff_rule', 'fixed on the training set')}); {surv.get('set', '')}.")
+        section.blocks += [heading(label_task(name, task.get("title"))), figures([figure(fig, caption, name=f"km-{name}")])]
+    if not section.blocks:
+        return _none("survival", "Disease-free survival by model score", "no follow-up (survival block) in results.json")
+    return section
+
+
+def three_class_section(data: StudyData) -> Section:
+    three = data.results.get("three_class") or {}
+    sets = three.get("sets") or {}
+    if not sets:
+        return _none("three-class", "Three-class results", "three-class composition not computed (binary-only cohort?)")
+    section = Section(id="three-class", title="Three-class results (HER2-zero / low / positive)",
+                      lead=f"Hierarchy: {str(three.get('hierarchy', MISSING)).replace('_', ' ')}; predicted class = "
+                           "largest composed probability.")
+    items, rows = [], []
+    for s, block in sets.items():
+        labels = block.get("labels") or ["zero", "low", "positive"]
+        cm = block.get("confusion_matrix")
+        if cm:
+            items.append(figure(fg.confusion_figure(labels, cm, label_set(s)), f"Confusion matrix — {label_set(s)}.",
+                                name=f"confusion-{s}"))
+        ovr = block.get("ovr_auc") or {}
+        rows.append([label_set(s), *[fmt_estimate(ovr.get(lab)) for lab in labels], fmt_num(block.get("macro_auc")),
+                     fmt_estimate(block.get("accuracy"))])
+    if items:
+        section.blocks.append(figures(items))
+    section.blocks.append(table(["Set", "AUC zero vs rest", "AUC low vs rest", "AUC positive vs rest", "Macro AUC", "Accuracy"],
+                                rows, caption="One-vs-rest AUCs of the composed three-class probabilities.", name="three-class-table"))
+    return section
+
+
+def subgroup_section(data: StudyData) -> Section:
+    section = Section(id="subgroups", title="Subgroup results")
+    for name, task in data.tasks.items():
+        sub = task.get("subgroups")
+        rows_in = sub.get("rows") if isinstance(sub, Mapping) else sub
+        if not rows_in:
+            continue
+        rows = []
+        for r in rows_in:
+            rows.append([label_set(r.get("set", "")), label_model(r.get("model", "")), label_variable(r.get("variable", "")),
+                         str(r.get("level", "")).replace("_", " ").upper() if str(r.get("level")) == "nme" else str(r.get("level", "")),
+                         fmt_value(r.get("n")), fmt_value(r.get("n_positive")), fmt_estimate(r.get("auc")),
+                         fmt_estimate(r.get("sensitivity")), fmt_estimate(r.get("specificity"))])
+        section.blocks.append(table(["Set", "Model", "Subgroup", "Level", "n", "Positive", "AUC (95% CI)", "Sensitivity", "Specificity"],
+                                    rows, caption=f"{label_task(name, task.get('title'))}: performance by lesion type and centre.",
+                                    name=f"subgroups-{name}", numeric_from=4))
+    if not section.blocks:
+        return _none("subgroups", "Subgroup results", "no subgroup analysis in results.json")
+    return section
+
+
+def conformal_section(data: StudyData) -> Section:
+    conf = data.results.get("conformal") or {}
+    sets = conf.get("sets") or {}
+    if not sets:
+        return _none("conformal", "Conformal prediction sets", "conformal prediction not requested in this run")
+    section = Section(id="conformal", title="Conformal prediction sets",
+                      lead=f"{conf.get('method', 'Split conformal')}; target coverage {fmt_pct(1 - float(conf.get('alpha', 0.1)))}.")
+    classes = sorted({c for b in sets.values() for c in (b.get("coverage_by_class") or {})},
+                     key=lambda c: ["zero", "low", "positive"].index(c) if c in ("zero", "low", "positive") else 9)
+    rows = [[label_set(s), fmt_pct(b.get("coverage")), *[fmt_pct(get(b, "coverage_by_class", c)) for c in classes],
+             fmt_num(b.get("mean_set_size")), fmt_pct(b.get("singleton_fraction"))] for s, b in sets.items()]
+    section.blocks.append(table(["Set", "Coverage", *[f"Coverage HER2-{c}" for c in classes], "Mean set size", "Single-class sets"],
+                                rows, caption="Empirical coverage and size of the prediction sets.", name="conformal-table"))
+    return section
+
+
+def reader_section(data: StudyData) -> Section:
+    reader = data.results.get("reader_study") or {}
+    if not reader:
+        return _none("reader-study", "Reader study", "no reader study in this run")
+    section = Section(id="reader-study", title="Reader study",
+                      lead=f"{reader.get('design', '')} — {label_task(reader.get('task', ''))}, {label_set(reader.get('set', ''))}.")
+    rows = [[r.get("reader", ""), r.get("modality", ""), fmt_estimate(r.get("auc")), fmt_estimate(r.get("sensitivity")),
+             fmt_estimate(r.get("specificity"))] for r in reader.get("readers") or []]
+    if rows:
+        section.blocks.append(table(["Reader", "Reading", "AUC (95% CI)", "Sensitivity (95% CI)", "Specificity (95% CI)"], rows,
+                                    caption="Reader performance without and with the model.", name="reader-table", numeric_from=2))
+    mrmc = reader.get("mrmc") or {}
+    if mrmc:
+        section.blocks.append(text(f"MRMC analysis ({mrmc.get('method', 'Obuchowski–Rockette')}): AUC difference "
+                                   f"{fmt_estimate(mrmc)}, F = {fmt_num(mrmc.get('statistic'))}, df = {fmt_num(mrmc.get('df'), 1)}, "
+                                   f"p = {fmt_pvalue(mrmc.get('pvalue'))}."))
+    return section
+
+
+def harmonisation_section(data: StudyData) -> Section:
+    harm = data.results.get("harmonisation") or {}
+    drift = data.results.get("drift") or {}
+    if not harm and not drift:
+        return _none("harmonisation", "Harmonisation and drift", "no harmonisation or drift analysis in this run")
+    section = Section(id="harmonisation", title="Harmonisation and drift")
+    feats = harm.get("features") or []
+    if feats:
+        section.lead = f"{harm.get('method', 'ComBat')} by {harm.get('batch', 'centre')}."
+        rows_fig = [(f.get("feature", ""), f.get("before") or {}, f.get("after") or {}) for f in feats
+                    if f.get("before") and f.get("after")]
+        if rows_fig:
+            section.blocks.append(figures([figure(fg.harmonisation_figure(rows_fig, harm.get("batch", "batch")),
+                                                  "Per-centre feature means before and after harmonisation.",
+                                                  name="harmonisation", wide=True)]))
+        batches = sorted({b for f in feats for b in (f.get("before") or {})})
+        rows = [[f.get("feature", ""), *[fmt_num(get(f, "before", b), 3) for b in batches], fmt_pvalue(f.get("pvalue_before")),
+                 *[fmt_num(get(f, "after", b), 3) for b in batches], fmt_pvalue(f.get("pvalue_after"))] for f in feats]
+        section.blocks.append(table(["Feature", *[f"Before: {b}" for b in batches], "p before",
+                                     *[f"After: {b}" for b in batches], "p after"], rows,
+                                    caption="Batch means and test of a batch effect before and after harmonisation.",
+                                    name="harmonisation-table"))
+    dfeats = drift.get("features") or []
+    if dfeats:
+        keys = [k for k in dfeats[0] if k not in ("feature", "set")]
+        rows = [[label_set(d.get("set", "")), d.get("feature", ""),
+                 *[fmt_pvalue(d.get(k)) if "pvalue" in k else fmt_value(d.get(k)) for k in keys]] for d in dfeats]
+        section.blocks.append(table(["Set", "Feature", *[k.replace("_", " ").upper() if k == "psi" else k.replace("_", " ").capitalize()
+                                                         for k in keys]], rows,
+                                    caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
+                                    name="drift-table", numeric_from=2))
+    return section
+
+
+def methods_section(data: StudyData) -> Section:
+    section = Section(id="methods", title="Methods")
+    for title, paragraph in methods_paragraphs(data.results):
+        section.blocks += [heading(title, 4), text(paragraph)]
+    return section
+
+
+def tripod_section(data: StudyData) -> Section:
+    items = tripod_items(data.results)
+    filled = sum(i.filled for i in items)
+    section = Section(id="tripod", title="TRIPOD+AI checklist",
+                      lead=f"{filled} of {len(items)} items filled from this run; the rest are for the authors.")
+    section.blocks.append(table(["Item", "Topic", "What this run reports"],
+                                [{"cells": [i.item, i.topic, i.text], "css": "" if i.filled else "todo"} for i in items],
+                                caption="TRIPOD+AI (Collins et al., BMJ 2024;385:e078378).", name="tripod-table", numeric_from=9))
+    return section
+
+
+def provenance_section(data: StudyData) -> Section:
+    r = data.results
+    prov = r.get("provenance") or {}
+    pairs = [("her2mri", r.get("her2mri_version")), ("Created", r.get("created")), ("Schema version", r.get("schema_version")),
+             ("Python", prov.get("python")), ("Platform", prov.get("platform")), ("Seed", prov.get("seed")),
+             ("Config SHA-256", prov.get("config_sha256")), ("Cohort SHA-256", prov.get("cohort_sha256")),
+             ("Git commit", prov.get("git_commit"))]
+    for key, value in prov.items():
+        if key not in ("python", "platform", "seed", "config_sha256", "cohort_sha256", "git_commit", "packages") and \
+                not isinstance(value, Mapping | list):
+            pairs.append((key.replace("_", " ").capitalize(), value))
+    section = Section(id="provenance", title="Provenance")
+    section.blocks.append({"kind": "kv", "items": [(k, fmt_value(v)) for k, v in pairs if v not in (None, "")]})
+    packages = prov.get("packages") or {}
+    if packages:
+        section.blocks.append(table(["Package", "Version"], [[k, str(v)] for k, v in packages.items()],
+                                    caption="Package versions.", name="packages-table", numeric_from=9))
+    return section
+
+
+def warnings_section(data: StudyData, extra: Sequence[str] = ()) -> Section:
+    items = [str(w) for w in data.results.get("warnings") or []] + list(data.notes) + list(extra)
+    section = Section(id="warnings", title="Warnings and footnotes")
+    if not items:
+        section.blocks.append(text("No warnings were raised during this run."))
+    else:
+        section.blocks.append({"kind": "list", "items": items})
+    return section
+
+
