@@ -1,9 +1,90 @@
-"""CLI commands of the study area."""
+"""CLI commands of the study area: ``her2mri study run``, ``her2mri study validate-config`` and ``her2mri demo``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from her2mri.cli._common import EXIT_RUN_ERROR, console, err_console, user_errors
+
+study_app = typer.Typer(
+    name="study",
+    help="Run a study from one YAML configuration (see docs/study-config.md and examples/).",
+    no_args_is_help=True,
+)
+
+
+def _summary(result: object) -> None:
+    from her2mri.study import StudyResult
+
+    if not isinstance(result, StudyResult):
+        return
+    table = result.to_frame()
+    if table.empty:
+        return
+    for task, block in result.tasks.items():
+        best = block.get("best_model")
+        rows = table[(table["task"] == task) & (table["model"] == best)]
+        parts = [f"{r.set} AUC {r.auc:.3f} ({r.auc_ci_low:.3f}–{r.auc_ci_high:.3f})" for r in rows.itertuples()
+                 if r.auc is not None and r.auc_ci_low is not None]
+        console.print(f"[bold]{task}[/] · chosen model [cyan]{best}[/]: " + "; ".join(parts), highlight=False)
+
+
+def _run(config: Path | object, out: Path, quiet: bool) -> None:
+    from her2mri.study import StudyStepError, run_study
+
+    with user_errors():
+        try:
+            result = run_study(config, out, progress=not quiet)
+        except StudyStepError as exc:
+            err_console.print(f"[bold red]Study failed:[/] {exc}", markup=True, highlight=False)
+            if exc.__cause__ is not None:
+                err_console.print(f"  caused by: {type(exc.__cause__).__name__}: {exc.__cause__}", highlight=False)
+            raise typer.Exit(code=EXIT_RUN_ERROR) from None
+    if not quiet:
+        _summary(result)
+    console.print(f"Results written to {out}/ (results.json, predictions.csv, model/, report.html, run.log)")
+
+
+@study_app.command("run")
+def run(
+    config: Path = typer.Argument(..., help="Study configuration (YAML)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Run the study described by CONFIG and write results.json, predictions.csv, model/ and report.html."""
+    _run(config, out, quiet)
+
+
+@study_app.command("validate-config")
+def validate_config(config: Path = typer.Argument(..., help="Study configuration (YAML).")) -> None:
+    """Check a study configuration without running it (unknown keys and bad values name their line)."""
+    from her2mri.study import load_config
+
+    with user_errors():
+        parsed = load_config(config)
+    models = ", ".join(f"{m.name} ({m.classifier})" for m in parsed.models)
+    console.print(
+        f"Configuration OK: tasks {', '.join(parsed.tasks.names)}; design {parsed.design.kind}; models {models}.",
+        highlight=False,
+    )
+
+
+def demo(
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
+    fast: bool = typer.Option(False, "--fast", help="Fewer bootstrap resamples and models (a quick look)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Run the full demonstration study on the shipped demo cohort (two centres, both hierarchy tasks)."""
+    from her2mri.study.demo import demo_config
+
+    with user_errors():
+        config = demo_config(fast=fast)
+    _run(config, out, quiet)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.add_typer(study_app, name="study")
+    app.command("demo")(demo)
