@@ -1,0 +1,234 @@
+"""Model-based selectors: random-forest and GBDT importance, L1-logistic (LASSO) with inner CV, SHAP ranking.
+
+* :class:`RandomForestSelector` – impurity importance of a random forest, top ``k`` or above a threshold
+  [Zhou et al., paper 000: random-forest selection of BI-RADS features].
+* :class:`GbdtSelector` – gradient-boosted-tree importance [Li et al., paper 001: GBDT selection].
+* :class:`LassoSelector` – non-zero coefficients of an L1-penalised logistic regression whose C is chosen by
+  inner CV AUC (patient-grouped when ``groups`` are passed to ``fit``) [paper 004: LASSO].
+* :class:`ShapSelector` – mean |SHAP| of a tree model (TreeExplainer), top ``k`` [Chen et al., paper 003].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+from her2mri.exceptions import FitError
+from her2mri.features._base import BaseSelector, top_k_mask
+
+__all__ = ["GbdtSelector", "LassoSelector", "RandomForestSelector", "ShapSelector"]
+
+
+def _threshold_value(threshold: float | str | None, scores: np.ndarray) -> float | None:
+    if threshold is None:
+        return None
+    if threshold == "mean":
+        return float(np.mean(scores))
+    if threshold == "median":
+        return float(np.median(scores))
+    return float(threshold)
+
+
+class RandomForestSelector(BaseSelector):
+    """Keep the ``k`` features of highest random-forest (Gini) importance, or those ≥ ``threshold``.
+
+    ``threshold`` may be a number, ``"mean"`` or ``"median"``; with both ``k`` and ``threshold`` a feature must
+    satisfy both. ``scores_`` = importances.
+    """
+
+    def __init__(
+        self,
+        k: int | None = 10,
+        threshold: float | str | None = None,
+        n_estimators: int = 200,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 1,
+        random_state: int | None = None,
+    ) -> None:
+        self.k = k
+        self.threshold = threshold
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.random_state = random_state
+
+    def _select(self, X: np.ndarray, y: np.ndarray | None, **fit_params: Any) -> tuple[np.ndarray, np.ndarray]:
+        model = RandomForestClassifier(
+            n_estimators=self.n_estimators, max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
+            n_jobs=1, random_state=self.random_state,
+        ).fit(X, y)
+        self.estimator_ = model
+        scores = model.feature_importances_
+        return scores, top_k_mask(scores, self.k, _threshold_value(self.threshold, scores))
+
+
+class GbdtSelector(BaseSelector):
+    """Keep the ``k`` features of highest gradient-boosting importance (or ≥ ``threshold``; "mean"/"median")."""
+
+    def __init__(
+        self,
+        k: int | None = 10,
+        threshold: float | str | None = None,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        max_depth: int = 3,
+        subsample: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.k = k
+        self.threshold = threshold
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.random_state = random_state
+
+    def _select(self, X: np.ndarray, y: np.ndarray | None, **fit_params: Any) -> tuple[np.ndarray, np.ndarray]:
+        model = GradientBoostingClassifier(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
+            subsample=self.subsample, random_state=self.random_state,
+        ).fit(X, y)
+        self.estimator_ = model
+        scores = model.feature_importances_
+        return scores, top_k_mask(scores, self.k, _threshold_value(self.threshold, scores))
+
+
+class LassoSelector(BaseSelector):
+    """L1-penalised logistic regression with C chosen by inner cross-validated AUC; keeps non-zero coefficients.
+
+    Inner CV: ``StratifiedGroupKFold`` when ``groups`` (patient ids) are passed to ``fit`` (the pipeline's
+    ``tune_pipeline`` and ``cross_val_predict_grouped`` route them), else ``StratifiedKFold``. ``Cs`` is an int
+    (a log-grid from 1e-3 to 1e2) or explicit values. ``rule="1se"`` takes the smallest C within one standard
+    error of the best mean AUC (glmnet's ``lambda.1se``); ``"best"`` the best. ``max_features`` caps the number
+    kept by |coefficient|. Learned: ``C_``, ``cv_scores_`` (C × fold), ``coef_`` and ``scores_`` = |coef|.
+    Expects standardised features (the preprocessor scales them).
+    """
+
+    _accepts_groups = True
+
+    def __init__(
+        self,
+        Cs: int | Sequence[float] = 10,
+        cv: int = 5,
+        rule: Literal["best", "1se"] = "best",
+        max_features: int | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        self.Cs = Cs
+        self.cv = cv
+        self.rule = rule
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def _grid(self) -> np.ndarray:
+        if isinstance(self.Cs, (int, np.integer)):
+            return np.logspace(-3, 2, int(self.Cs))
+        return np.asarray(self.Cs, dtype=float)
+
+    def _fit_one(self, C: float, X: np.ndarray, y: np.ndarray) -> LogisticRegression:
+        return LogisticRegression(
+            C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=self.random_state
+        ).fit(X, y)
+
+    def _select(
+        self, X: np.ndarray, y: np.ndarray | None, groups: Any = None, **fit_params: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.rule not in ("best", "1se"):
+            msg = f"The 'rule' parameter of LassoSelector must be 'best' or '1se'. Got {self.rule!r} instead."
+            raise FitError(msg)
+        classes = np.unique(y)
+        grid = self._grid()
+        if classes.size == 2:
+            yb = (y == classes[1]).astype(int)
+            counts = np.bincount(yb)
+            if groups is not None:
+                groups = np.asarray(groups)
+                k = int(min(self.cv, np.unique(groups).size, counts.min()))
+                splitter: Any = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+            else:
+                k = int(min(self.cv, counts.min()))
+                splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+            if k >= 2:
+                folds = list(splitter.split(X, yb, groups))
+                scores = np.full((grid.size, len(folds)), np.nan)
+                for f, (tr, te) in enumerate(folds):
+                    if np.unique(yb[tr]).size < 2 or np.unique(yb[te]).size < 2:
+                        continue
+                    for i, C in enumerate(grid):
+                        p = self._fit_one(C, X[tr], yb[tr]).decision_function(X[te])
+                        scores[i, f] = roc_auc_score(yb[te], p)
+                self.cv_scores_ = scores
+                mean = np.nanmean(scores, axis=1) if np.isfinite(scores).any() else np.zeros(grid.size)
+                best = int(np.nanargmax(mean))
+                if self.rule == "1se":
+                    se = np.nanstd(scores[best]) / np.sqrt(max(np.isfinite(scores[best]).sum(), 1))
+                    best = int(np.flatnonzero(mean >= mean[best] - se)[0])
+                self.C_ = float(grid[best])
+            else:
+                self.cv_scores_ = np.empty((grid.size, 0))
+                self.C_ = float(grid[-1])
+        else:
+            self.cv_scores_ = np.empty((grid.size, 0))
+            self.C_ = float(grid[-1])
+        model = self._fit_one(self.C_, X, y)
+        self.estimator_ = model
+        coef = np.abs(np.atleast_2d(model.coef_)).max(axis=0)
+        self.coef_ = model.coef_
+        mask = coef > 0
+        if self.max_features is not None:
+            mask &= top_k_mask(coef, self.max_features)
+        return coef, mask
+
+
+class ShapSelector(BaseSelector):
+    """Rank features by mean |SHAP| of a tree model (random forest or GBDT) and keep the top ``k``.
+
+    SHAP values come from ``shap.TreeExplainer`` on (at most ``max_samples`` randomly chosen) training rows;
+    for a random forest the positive-class values are used. ``scores_`` = mean |SHAP|.
+    """
+
+    def __init__(
+        self,
+        k: int = 10,
+        estimator: Literal["random_forest", "gbdt"] = "random_forest",
+        n_estimators: int = 100,
+        max_depth: int | None = None,
+        max_samples: int = 500,
+        random_state: int | None = None,
+    ) -> None:
+        self.k = k
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.max_samples = max_samples
+        self.random_state = random_state
+
+    def _select(self, X: np.ndarray, y: np.ndarray | None, **fit_params: Any) -> tuple[np.ndarray, np.ndarray]:
+        import shap
+
+        if self.estimator == "random_forest":
+            model: Any = RandomForestClassifier(
+                n_estimators=self.n_estimators, max_depth=self.max_depth, n_jobs=1, random_state=self.random_state
+            )
+        elif self.estimator == "gbdt":
+            model = GradientBoostingClassifier(
+                n_estimators=self.n_estimators, max_depth=self.max_depth or 3, random_state=self.random_state
+            )
+        else:
+            msg = f"The 'estimator' parameter of ShapSelector must be 'random_forest' or 'gbdt'. Got {self.estimator!r} instead."
+            raise FitError(msg)
+        model.fit(X, y)
+        self.estimator_ = model
+        rng = np.random.default_rng(self.random_state)
+        rows = X if X.shape[0] <= self.max_samples else X[rng.choice(X.shape[0], self.max_samples, replace=False)]
+        values = np.asarray(shap.TreeExplainer(model).shap_values(rows, check_additivity=False))
+        if values.ndim == 3:  # (n, p, classes): positive class, or mean |.| over classes
+            values = values[:, :, -1] if values.shape[2] == 2 else np.abs(values).mean(axis=2)
+        scores = np.abs(values).mean(axis=0)
+        return scores, top_k_mask(scores, self.k) & (scores > 0)
