@@ -173,18 +173,22 @@ def step_interpretability(context: StudyContext) -> str:
         X = frame.iloc[rows][columns]
         explanation = explain(model.pipeline, background, X, time_budget_s=settings.time_budget_s,
                               random_state=context.seed_for(name, "shap"), max_background=settings.max_background)
-        tidy = explanation.to_frame()
-        lookup = pd.DataFrame({"row": X.index, "lesion_id": frame.iloc[rows]["lesion_id"].astype(str).to_numpy(),
-                               "set": set_of})
-        tidy = tidy.merge(lookup, on="row", how="left").drop(columns=["row"])
-        tidy = tidy[["lesion_id", "set", "feature", "value", "contribution", "method", "output"]]
+        n = explanation.n_explained
+        wide = pd.DataFrame({
+            "lesion_id": frame.iloc[rows[:n]]["lesion_id"].astype(str).to_numpy(), "set": set_of[:n],
+            "base_value": explanation.base_value,
+        })
+        for index, feature in enumerate(explanation.feature_names):
+            wide[f"shap__{feature}"] = explanation.values[:, index]
+            wide[f"value__{feature}"] = explanation.data[feature].to_numpy(dtype=object)
         file_name = f"shap_{name}.csv"
         if context.out_dir is not None:
-            tidy.to_csv(context.out_dir / file_name, index=False)
+            wide.to_csv(context.out_dir / file_name, index=False, float_format="%.8g")
             context.files[file_name] = context.out_dir / file_name
         mean_abs = explanation.mean_abs()
         context.document["tasks"][name]["shap"] = json_safe({
             "model": state.best, "method": explanation.method, "output": explanation.output, "file": file_name,
+            "base_value": explanation.base_value, "n_background": explanation.n_background,
             "n_explained": explanation.n_explained, "n_requested": explanation.n_requested,
             "is_complete": explanation.is_complete, "mean_abs": {str(k): float(v) for k, v in mean_abs.items()},
         })

@@ -124,7 +124,8 @@ def ovr_three_class(labels: np.ndarray, probabilities: np.ndarray, conf_level: f
             ovr[name] = None
     predicted = np.asarray(classes, dtype=object)[np.argmax(probabilities, axis=1)]
     matrix = [[int(np.sum((labels == t) & (predicted == p))) for p in classes] for t in classes]
-    accuracy = float(np.mean(predicted == labels)) if len(labels) else None
+    correct = int(np.sum(predicted == labels))
+    accuracy = _estimate(stats.proportion_ci(correct, len(labels))) if len(labels) else None
     return json_safe({
         "labels": list(classes), "n": int(len(labels)), "ovr_auc": ovr,
         "macro_auc": float(np.mean(aucs)) if aucs else None, "confusion_matrix": matrix,

@@ -67,7 +67,7 @@ def step_conformal(context: StudyContext) -> str:
     labels = frame["her2_category"].to_numpy(dtype=object)[train_rows][keep]
     conformal = ClassConditionalConformal(alpha=settings.alpha).fit(calibration, labels)
     context.document["conformal"] = {
-        "alpha": settings.alpha, "method": "class-conditional split conformal",
+        "alpha": settings.alpha, "method": "Mondrian split conformal (class-conditional)",
         "calibration": "training out-of-fold three-class probabilities", "n_calibration": int(keep.sum()),
         "state": json_safe(conformal.to_dict()), "sets": {},
     }
@@ -80,8 +80,15 @@ def step_conformal(context: StudyContext) -> str:
             continue
         sets = conformal.predict_sets(context.three_class[set_name][keep])
         y = frame["her2_category"].to_numpy(dtype=object)[rows][keep]
-        report = coverage_report(sets, y)
-        context.document["conformal"]["sets"][set_name] = json_safe(report.to_dict())
+        report = json_safe(coverage_report(sets, y).to_dict())
+        sizes = np.asarray(sets, dtype=bool).sum(axis=1)
+        report.update({
+            "n": int(len(y)), "coverage": report.get("overall_coverage"),
+            "coverage_by_class": {k: v.get("coverage") for k, v in report.get("per_class", {}).items()},
+            "mean_set_size": report.get("overall_mean_set_size"),
+            "singleton_fraction": float(np.mean(sizes == 1)),
+        })
+        context.document["conformal"]["sets"][set_name] = report
     return f"alpha {settings.alpha}"
 
 
@@ -127,6 +134,18 @@ def step_survival(context: StudyContext) -> str:
                 entry["logrank"] = json_safe(stats.logrank_test(time, event, group).to_dict())
             entry["cox"] = json_safe(stats.cox_ph(time, event, sub["_score"].to_numpy(dtype=float)).to_dict())
             block["sets"][set_name] = entry
+        pooled = [s for s in context.design.sets if s != "train"] or ["train"]
+        rows = np.concatenate([_score_frame(context, state, s)[0] for s in pooled])
+        score = np.concatenate([_score_frame(context, state, s)[2] for s in pooled])
+        sub = frame.iloc[rows].assign(_score=score).dropna(subset=[settings.time, settings.event])
+        sub = sub.drop_duplicates("patient_id")
+        block.update({
+            "endpoint": "disease-free survival" if settings.time.startswith("dfs") else settings.time,
+            "time_unit": "months" if settings.time.endswith("months") else "",
+            "set": "+".join(pooled),
+            "data": {"time": sub[settings.time].astype(float).tolist(), "event": sub[settings.event].astype(int).tolist(),
+                     "group": stats.stratify_by_score(sub["_score"].to_numpy(dtype=float), cutoff).tolist()},
+        })
         block["note"] = "one lesion per patient (first listed); survival is exploratory, as in the seed study"
         context.document["tasks"][name]["survival"] = json_safe(block)
         done.append(name)
@@ -140,7 +159,7 @@ def step_subgroups(context: StudyContext) -> str:
     frame = context.frame
     done = 0
     for name, state in context.tasks.items():
-        block: dict[str, Any] = {"model": state.best, "sets": {}}
+        block: dict[str, Any] = {"model": state.best, "sets": {}, "rows": []}
         for set_name in context.design.test_sets or ["train"]:
             rows, y, score = _score_frame(context, state, set_name)
             sub = frame.iloc[rows].reset_index(drop=True)
@@ -151,6 +170,15 @@ def step_subgroups(context: StudyContext) -> str:
                                       conf_level=context.config.statistics.conf_level,
                                       min_per_class=settings.min_per_class)
             block["sets"][set_name] = json_safe(result.to_dict())
+            for row in block["sets"][set_name]["rows"]:
+                if row.get("by") == "overall":
+                    continue
+                block["rows"].append({
+                    "set": set_name, "model": state.best, "variable": row.get("by"), "level": row.get("level"),
+                    "n": row.get("n"), "n_positive": row.get("n_pos"),
+                    "auc": {"estimate": row.get("auc"), "ci_low": row.get("auc_ci_low"),
+                            "ci_high": row.get("auc_ci_high")},
+                })
             done += 1
         context.document["tasks"][name]["subgroups"] = block
     return f"{done} subgroup tables"
@@ -233,13 +261,14 @@ def step_drift(context: StudyContext) -> str:
         context.document["drift"] = None
         return "skipped (no external set)"
     train = frame.iloc[context.design.train]
-    out = {}
+    out: dict[str, Any] = {"reference": "train", "features": [], "sets": {}}
     for set_name in test_sets:
         other = frame.iloc[context.design.sets[set_name]]
-        result = feature_drift(train, other, columns, label_a="train", label_b=set_name)
-        out[set_name] = json_safe(result.to_dict())
+        result = json_safe(feature_drift(train, other, columns, label_a="train", label_b=set_name).to_dict())
+        out["sets"][set_name] = result
+        out["features"] += [{"set": set_name, **row} for row in result["features"]]
     context.document["drift"] = out
-    return f"{len(out)} comparisons"
+    return f"{len(out['sets'])} comparisons"
 
 
 def step_reader_study(context: StudyContext) -> str:
