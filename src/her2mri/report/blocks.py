@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from her2mri.exceptions import Her2MriError
+from her2mri.report.formatting import MISSING
 
 __all__ = [
     "Section",
@@ -123,8 +125,16 @@ def heading(content: str, level: int = 3) -> dict[str, Any]:
     return {"kind": "heading", "text": content, "level": level}
 
 
-def figure(uri: str, caption: str, *, name: str, wide: bool = False) -> dict[str, Any]:
-    return {"uri": uri, "caption": caption, "name": name, "wide": wide}
+def figure(uri: str, caption: str, *, name: str, wide: bool = False, size: str = "") -> dict[str, Any]:
+    """A figure; ``size`` is "" (one third of the page), "half" or "wide" (full width)."""
+    return {"uri": uri, "caption": caption, "name": name, "size": "wide" if wide else size}
+
+
+_NUMERIC_START = re.compile(r"^[<>≤≥−\-+]?\d|^—$|^[<>]0")
+
+
+def _is_numeric_cell(value: Any) -> bool:
+    return bool(_NUMERIC_START.match(str(value).strip()))
 
 
 def figures(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -140,11 +150,30 @@ def table(
     name: str = "",
     numeric_from: int = 1,
 ) -> dict[str, Any]:
-    """A table; a row given as ``{"group": label}`` becomes a full-width sub-heading row."""
+    """A table; a row given as ``{"group": label}`` becomes a full-width sub-heading row.
+
+    Columns whose every cell is missing (em dash or empty) are dropped; cells that read as numbers are
+    right-aligned from column ``numeric_from`` on.
+    """
+    body = [dict(r) if isinstance(r, Mapping) else {"cells": list(r)} for r in rows]
+    cell_rows = [r["cells"] for r in body if "cells" in r]
+    keep = [
+        j for j in range(len(header))
+        if j < 2 or any(j < len(c) and str(c[j]).strip() not in ("", MISSING) for c in cell_rows)
+    ] if cell_rows else list(range(len(header)))
+    for r in body:
+        if "cells" in r:
+            cells = [r["cells"][j] if j < len(r["cells"]) else "" for j in keep]
+            r["cells"] = [
+                {"text": c, "num": j >= numeric_from and _is_numeric_cell(c)} for j, c in zip(keep, cells, strict=True)
+            ]
     return {
         "kind": "table",
-        "header": list(header),
-        "rows": [r if isinstance(r, Mapping) else {"cells": list(r)} for r in rows],
+        "header": [
+            {"text": header[j], "num": any(r["cells"][i]["num"] for r in body if "cells" in r)}
+            for i, j in enumerate(keep)
+        ],
+        "rows": body,
         "caption": caption,
         "note": note,
         "name": name,

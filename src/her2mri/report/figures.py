@@ -99,7 +99,7 @@ def calibration_figure(
         ax.plot([0, 1], [0, 1], ls="--", color="0.5", lw=0.8, label="Ideal")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Predicted probability", ylabel="Observed proportion", title=title)
         ax.set_aspect("equal")
-        ax.legend(loc="upper left", frameon=False, fontsize=7)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, fontsize=7.5, ncol=1)
         return figure_to_uri(fig)
 
 
@@ -123,7 +123,7 @@ def decision_curve_figure(
         ax.axhline(0, color="black", lw=1.0, label="Treat none")
         ymax = max(ymax, float(np.nanmax(nb_all)))
         ax.set(xlim=(0, 1), ylim=(-0.05, ymax * 1.1), xlabel="Threshold probability", ylabel="Net benefit", title=title)
-        ax.legend(loc="upper right", frameon=False, fontsize=7)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=7.5, ncol=4)
         return figure_to_uri(fig)
 
 
@@ -138,7 +138,7 @@ def delong_heatmap(names: Sequence[str], pvalues: Sequence[Sequence[float | None
                 matrix[i, j] = float(value)
     cmap = LinearSegmentedColormap.from_list("p", ["#B2182B", "#F4A582", "#F7F7F7", "#D1E5F0"])
     with _style():
-        side = max(3.2, 0.62 * k + 1.6)
+        side = max(2.8, 0.5 * k + 1.1)
         fig, ax = plt.subplots(figsize=(side + 0.8, side))
         shown = np.ma.masked_invalid(np.clip(matrix, 1e-4, 1))
         image = ax.imshow(np.log10(shown), cmap=cmap, vmin=-4, vmax=0)
@@ -147,8 +147,10 @@ def delong_heatmap(names: Sequence[str], pvalues: Sequence[Sequence[float | None
                 if i > j and np.isfinite(matrix[i, j]):
                     p = matrix[i, j]
                     text = "<0.001" if p < 0.001 else f"{p:.3f}"
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7.5,
-                            color="white" if p < 0.01 else "black", fontweight="bold" if p < 0.05 else "normal")
+                    red, green, blue, _ = cmap((np.log10(max(p, 1e-4)) + 4) / 4)
+                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.55
+                    ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                            color="white" if dark else "black", fontweight="bold" if p < 0.05 else "normal")
         ax.set_xticks(range(k), names, rotation=45, ha="right")
         ax.set_yticks(range(k), names)
         ax.set_xlim(-0.5, k - 1.5 if k > 1 else 0.5)
@@ -250,7 +252,7 @@ def shap_waterfall_figure(
     """Waterfall of one lesion: from the base value through each feature's contribution to the model output."""
     items = sorted(contributions, key=lambda kv: abs(kv[1]))  # smallest at the bottom, largest on top
     with _style():
-        fig, ax = plt.subplots(figsize=(5.6, 0.38 * len(items) + 1.4))
+        fig, ax = plt.subplots(figsize=(4.8, 0.36 * len(items) + 1.3))
         running = base_value
         lefts = []
         for name, value in items:

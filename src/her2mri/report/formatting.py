@@ -11,6 +11,7 @@ Rules (as in radiology journals):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,8 +176,16 @@ def label_set(name: str) -> str:
 def label_variable(name: str) -> str:
     """Human label of a cohort column (``"adc_mean"`` → ``"ADC mean"``)."""
     text = str(name)
+    level = ""
+    match = re.fullmatch(r"(.+)\[(.+)\]", text)
+    if match:
+        text, level = match.group(1), match.group(2).replace("_", " ")
+    for suffix, unit in (("_mm", " (mm)"), ("_months", " (months)"), ("_years", " (years)"), ("_pct", " (%)")):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)] + unit
     for prefix, label in (("adc", "ADC"), ("eer", "EER"), ("ser", "SER"), ("tic", "TIC"), ("nme", "NME")):
         if text == prefix or text.startswith(prefix + "_"):
             text = label + text[len(prefix) :]
     text = text.replace("__", ": ").replace("_", " ")
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    return f"{text}: {level}" if level else text

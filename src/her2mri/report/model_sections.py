@@ -257,7 +257,7 @@ def shap_section(data: StudyData) -> Section:
             figure(fg.shap_beeswarm_figure([labels[f] for f in order], {labels[f]: shap[f] for f in order},
                                            {labels[f]: values[f] for f in order}, xlabel),
                    f"{title}: SHAP summary of the {model} model ({info.get('method', 'SHAP')}); each point is a lesion, "
-                   "colour is the feature value (categories in alphabetical order).", name=f"shap-beeswarm-{name}"),
+                   "colour is the feature value (categories in alphabetical order).", name=f"shap-beeswarm-{name}", size="half"),
             figure(fg.shap_bar_figure([(labels[f], float(mean_abs.get(f, 0.0))) for f in order], f"mean |SHAP| ({unit})"),
                    f"{title}: mean absolute SHAP value per feature.", name=f"shap-bar-{name}"),
         ]

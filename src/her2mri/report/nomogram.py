@@ -150,6 +150,18 @@ def _nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [float(t) for t in ticks if lo - eps <= t <= hi + eps]
 
 
+def _thin(values: list[float], nomogram: Nomogram, term: NomogramTerm) -> list[float]:
+    """Keep tick values whose labels do not collide on the points scale (about one point per character)."""
+    pairs = sorted(((nomogram.term_points(term, v), v) for v in values), key=lambda pv: pv[0])
+    kept: list[tuple[float, float]] = []
+    for pos, value in pairs:
+        if not kept or pos - kept[-1][0] >= (len(_fmt_tick(kept[-1][1])) + len(_fmt_tick(value))) / 2 + 2.0:
+            kept.append((pos, value))
+    if len(kept) == 1 and len(pairs) > 1:
+        kept.append(pairs[-1])  # a very short axis shows its two ends, staggered
+    return [v for _, v in kept]
+
+
 def _fmt_tick(value: float) -> str:
     text = f"{value:.3g}"
     return text.replace("-", "−")
@@ -166,7 +178,7 @@ def draw_nomogram(nomogram: Nomogram, labels: Sequence[str] | None = None, title
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.6, 0.62 * rows + 0.6))
         ax.set_xlim(-38, 104)
-        ax.set_ylim(-rows + 0.4, 0.9)
+        ax.set_ylim(-rows + 0.4, 0.55)
         ax.axis("off")
 
         def axis_line(y: float, positions: Sequence[float], texts: Sequence[str], label: str, stagger: bool = False) -> None:
@@ -196,10 +208,7 @@ def draw_nomogram(nomogram: Nomogram, labels: Sequence[str] | None = None, title
                     values = [term.low, *values]
                 if values[-1] < term.high - 1e-12:
                     values = [*values, term.high]
-                # drop end values that crowd a nice tick
-                width = term.high - term.low
-                values = [v for j, v in enumerate(values) if j in (0, len(values) - 1) or
-                          (v - values[0] > 0.06 * width and values[-1] - v > 0.06 * width)]
+                values = _thin(values, nomogram, term)
                 positions = [nomogram.term_points(term, v) for v in values]
                 axis_line(y, positions, [_fmt_tick(v) for v in values], name, stagger=True)
             else:

@@ -227,7 +227,7 @@ def survival_section(data: StudyData) -> Section:
         caption = (f"{label_task(name, task.get('title'))}: {surv.get('endpoint', 'disease-free survival')} of lesions with high vs "
                    f"low {label_model(surv.get('model', ''))} score (cut-off {fmt_num(surv.get('cutoff'), 3)}, "
                    f"{surv.get('cutoff_rule', 'fixed on the training set')}); {surv.get('set', '')}.")
-        section.blocks += [heading(label_task(name, task.get("title"))), figures([figure(fig, caption, name=f"km-{name}")])]
+        section.blocks += [heading(label_task(name, task.get("title"))), figures([figure(fig, caption, name=f"km-{name}", size="half")])]
     if not section.blocks:
         return _none("survival", "Disease-free survival by model score", "no follow-up (survival block) in results.json")
     return section
@@ -341,7 +341,7 @@ def harmonisation_section(data: StudyData) -> Section:
         keys = [k for k in dfeats[0] if k not in ("feature", "set")]
         rows = [[label_set(d.get("set", "")), d.get("feature", ""),
                  *[fmt_pvalue(d.get(k)) if "pvalue" in k else fmt_value(d.get(k)) for k in keys]] for d in dfeats]
-        section.blocks.append(table(["Set", "Feature", *[k.replace("_", " ").upper() if k == "psi" else k.replace("_", " ").capitalize()
+        section.blocks.append(table(["Set", "Feature", *[{"psi": "PSI", "pvalue": "p"}.get(k, k.replace("_", " ").capitalize())
                                                          for k in keys]], rows,
                                     caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
                                     name="drift-table", numeric_from=2))

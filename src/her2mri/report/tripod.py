@@ -82,7 +82,7 @@ def tripod_items(results: Mapping[str, Any]) -> list[TripodItem]:
         "by the authors." if excl else None)
     add("6c", "Treatments received", None)
     prep = cfg.get("preprocessing") or {}
-    add("7", "Data preparation", "Preprocessing inside training folds: " + ", ".join(f"{k}: {v}" for k, v in prep.items())
+    add("7", "Data preparation", "Preprocessing inside training folds: " + ", ".join(f"{k}: {v}" for k, v in prep.items() if v not in (None, "", False))
         + "." if prep else None)
     add("8a", "Outcome definition", "HER2 status by ASCO/CAP 2018 from IHC score and ISH group (derived by the software)."
         if tasks else None)
