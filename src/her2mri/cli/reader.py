@@ -35,7 +35,6 @@ def reader_study(
     with user_errors():
         import pandas as pd
 
-        from her2mri.cohort import load_cohort
         from her2mri.exceptions import TaskError
         from her2mri.models.tasks import TASKS
         from her2mri.readers import read_reads, run_reader_study, validate_reads
@@ -44,6 +43,8 @@ def reader_study(
             msg = f"Option '--task': got {task!r}; accepted: {', '.join(TASKS)}."
             raise TaskError(msg)
         table = validate_reads(read_reads(reads), source=str(reads))
+        from her2mri.cohort import load_cohort
+
         loaded = load_cohort(cohort, mapping=mapping)
         frame = loaded.frame
         mask, y = TASKS[task].labels(frame)
