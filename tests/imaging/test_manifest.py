@@ -1,0 +1,81 @@
+"""Manifest reading and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from her2mri.exceptions import ImagingError
+from her2mri.imaging import read_manifest, validate_manifest
+
+
+def _row(**kw: str) -> dict[str, str]:
+    row = {"patient_id": "P1", "lesion_id": "L1", "sequence": "t2", "image": "t2.nii.gz", "mask": "m.nii.gz", "reader": "r1"}
+    row.update(kw)
+    return row
+
+
+def test_read_manifest_resolves_relative_paths_against_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "manifest.csv"
+    path.parent.mkdir()
+    pd.DataFrame([_row()]).to_csv(path, index=False)
+    manifest = read_manifest(path)
+    case = manifest.cases[0]
+    assert case.get("t2").images[0] == str((tmp_path / "sub" / "t2.nii.gz").resolve())
+    assert manifest.readers == ("r1",)
+
+
+def test_read_manifest_tsv_and_parquet(tmp_path: Path) -> None:
+    frame = pd.DataFrame([_row()])
+    frame.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    frame.to_parquet(tmp_path / "m.parquet")
+    assert len(read_manifest(tmp_path / "m.tsv").cases) == 1
+    assert len(read_manifest(tmp_path / "m.parquet").cases) == 1
+
+
+def test_validate_manifest_missing_column_lists_required() -> None:
+    frame = pd.DataFrame([_row()]).drop(columns="reader")
+    with pytest.raises(ImagingError, match="lacks column.*reader.*required"):
+        validate_manifest(frame)
+
+
+def test_validate_manifest_bad_b_value_names_row_column_value() -> None:
+    frame = pd.DataFrame([_row(), _row(sequence="dwi", b_value="eight hundred")])
+    with pytest.raises(ImagingError, match=r"row 2, column 'b_value': got 'eight hundred'; accepted"):
+        validate_manifest(frame)
+
+
+def test_validate_manifest_dwi_without_b_value_raises() -> None:
+    frame = pd.DataFrame([_row(sequence="dwi", b_value="")])
+    with pytest.raises(ImagingError, match=r"row 1, column 'b_value': empty"):
+        validate_manifest(frame)
+
+
+def test_validate_manifest_bad_sequence_name_raises() -> None:
+    with pytest.raises(ImagingError, match="column 'sequence': got 'T2 W'"):
+        validate_manifest(pd.DataFrame([_row(sequence="T2 W")]))
+
+
+def test_validate_manifest_groups_dwi_rows_and_4d_dce() -> None:
+    rows = [_row(sequence="dwi", image=f"b{b}.nrrd", b_value=str(b)) for b in (800, 0, 2000, 1400)]
+    rows.append(_row(sequence="dce", image="dce.nii.gz", time_s="0;60;120"))
+    rows.append(_row(reader="r2"))
+    manifest = validate_manifest(pd.DataFrame(rows).fillna(""))
+    assert [c.reader for c in manifest.cases] == ["r1", "r2"]
+    dwi = manifest.cases[0].get("dwi")
+    assert dwi.values == (0.0, 800.0, 1400.0, 2000.0)
+    assert dwi.images[0].endswith("b0.nrrd")
+    dce = manifest.cases[0].get("dce")
+    assert dce.is_4d and dce.values == (0.0, 60.0, 120.0)
+
+
+def test_validate_manifest_duplicate_plain_sequence_raises() -> None:
+    with pytest.raises(ImagingError, match="appears 2 times"):
+        validate_manifest(pd.DataFrame([_row(), _row()]))
+
+
+def test_read_manifest_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(ImagingError, match="does not exist"):
+        read_manifest(tmp_path / "none.csv")
