@@ -37,7 +37,8 @@ def test_reader_study_cli_writes_json_and_csv(study_files: tuple[Path, Path], tm
                                       "--out", str(out), "--task", "positive_vs_negative"])
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "reader_study.json").read_text())
-    assert doc["task"] == "positive_vs_negative" and doc["mrmc"]["summary"]["comparison"] == "aided - unaided"
+    assert doc["task"] == "positive_vs_negative"
+    assert doc["mrmc"]["summary"]["comparison"] == "aided - unaided"
     table = pd.read_csv(out / "per_reader.csv")
     assert len(table) == 8
     assert "MRMC" in result.output

@@ -52,7 +52,8 @@ def test_conformal_threshold_uses_finite_sample_rank() -> None:
     # n=9, ceil(10 * 0.8) = 8 -> 8th smallest of 1 - p_low
     assert cp.thresholds_[1] == pytest.approx(np.sort(1 - p[:, 1])[7])
     assert cp.quantile_levels_[1] == pytest.approx(8 / 9)
-    assert np.isinf(cp.thresholds_[0]) and np.isinf(cp.thresholds_[2])
+    assert np.isinf(cp.thresholds_[0])
+    assert np.isinf(cp.thresholds_[2])
 
 
 def test_conformal_abstains_when_set_ambiguous_or_empty() -> None:

@@ -28,10 +28,13 @@ def test_run_reader_study_four_readers_reports_everything(cohort: tuple[pd.DataF
     reads = simulate_reads(frame, truth.to_numpy(), n_readers=4, seed=3)
     res = run_reader_study(reads, truth.dropna(), task="positive_vs_negative")
     assert res.readers == ("R1", "R2", "R3", "R4")
-    assert len(res.per_reader) == 8 and len(res.comparisons) == 4
-    assert res.threshold == 0.5 and res.score_kind == "probability"
+    assert len(res.per_reader) == 8
+    assert len(res.comparisons) == 4
+    assert res.threshold == 0.5
+    assert res.score_kind == "probability"
     assert res.n_lesions == 234
-    assert res.mrmc is not None and res.mrmc.treatments == ("aided", "unaided")
+    assert res.mrmc is not None
+    assert res.mrmc.treatments == ("aided", "unaided")
     assert res.mrmc.ci_low < res.mrmc.estimate < res.mrmc.ci_high
     # juniors (R2, R4) gain more than seniors on average, as simulated
     gain = {c.reader_id: c.estimate for c in res.comparisons}

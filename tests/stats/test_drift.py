@@ -48,7 +48,8 @@ def test_feature_drift_demo_centres_ranks_adc_and_eer_first() -> None:
     effects = [f.effect_size for f in res.features]
     assert effects == sorted(effects, reverse=True)
     top = res.features[0]
-    assert top.pvalue_adjusted >= top.pvalue and top.pvalue_adjusted < 0.001
+    assert top.pvalue_adjusted >= top.pvalue
+    assert top.pvalue_adjusted < 0.001
     json.dumps(res.to_dict())
     assert {"feature", "kind", "smd", "cramers_v", "pvalue_adjusted"} <= set(res.to_frame().columns)
 
@@ -68,7 +69,8 @@ def test_feature_drift_categorical_uses_cramers_v() -> None:
 def test_feature_drift_identical_numeric_has_zero_smd() -> None:
     a = pd.DataFrame({"x": np.arange(20.0)})
     f = feature_drift(a, a.copy(), ["x"]).features[0]
-    assert f.smd == pytest.approx(0.0) and f.ks_statistic == pytest.approx(0.0)
+    assert f.smd == pytest.approx(0.0)
+    assert f.ks_statistic == pytest.approx(0.0)
 
 
 def test_feature_drift_unknown_feature_raises() -> None:

@@ -56,7 +56,8 @@ def test_or_hillis_jackknife_rrrc_vandyke_matches_r(vandyke: pd.DataFrame) -> No
     assert diff.se == pytest.approx(0.02074862, abs=1e-8)
     assert diff.ci_low == pytest.approx(-0.0879594986, abs=1e-9)
     assert diff.ci_high == pytest.approx(0.0003588544, abs=1e-9)
-    assert res.estimate == diff.estimate and res.pvalue == rrrc.pvalue
+    assert res.estimate == diff.estimate
+    assert res.pvalue == rrrc.pvalue
     t1, t2 = rrrc.treatments
     assert (t1.estimate, t1.se, t1.df) == pytest.approx((0.8970370, 0.03317360, 12.74465), abs=1e-5)
     assert (t1.ci_low, t1.ci_high) == pytest.approx((0.8252236, 0.9688505), abs=1e-7)

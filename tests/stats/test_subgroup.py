@@ -61,7 +61,8 @@ def test_subgroup_metrics_demo_by_lesion_type_and_center_has_all_levels(demo: pd
 def test_subgroup_metrics_true_posterior_shows_no_center_interaction_on_average(demo: pd.DataFrame) -> None:
     res = subgroup_metrics(demo, "y", "true_p_positive", 0.5, by=["center"])
     lr = [t for t in res.interactions if t.method.startswith("logistic")][0]
-    assert 0.0 <= lr.pvalue <= 1.0 and lr.df == 1.0
+    assert 0.0 <= lr.pvalue <= 1.0
+    assert lr.df == 1.0
 
 
 def test_subgroup_metrics_two_levels_runs_unpaired_delong() -> None:
@@ -72,7 +73,8 @@ def test_subgroup_metrics_two_levels_runs_unpaired_delong() -> None:
     s = np.where(g == "a", y * 2.0, y * 0.3) + rng.normal(size=n)
     res = subgroup_metrics(pd.DataFrame({"g": g}), y, s, 0.5, by=["g"])
     dl = [t for t in res.interactions if "DeLong" in t.method][0]
-    assert dl.estimate > 0.2 and dl.pvalue < 0.001
+    assert dl.estimate > 0.2
+    assert dl.pvalue < 0.001
     lr = [t for t in res.interactions if "LR" in t.method][0]
     assert lr.pvalue < 0.001
 
@@ -85,7 +87,8 @@ def test_subgroup_metrics_small_subgroup_is_kept_with_note() -> None:
     s = y + rng.normal(size=n)
     res = subgroup_metrics(pd.DataFrame({"g": g}), y, s, 0.5, by=["g"])
     tiny = [r for r in res.rows if r.level == "tiny"][0]
-    assert "few cases" in tiny.note and "AUC not computed" in tiny.note
+    assert "few cases" in tiny.note
+    assert "AUC not computed" in tiny.note
     assert np.isnan(tiny.auc)
 
 

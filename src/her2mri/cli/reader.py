@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,16 +14,18 @@ def register(app: typer.Typer) -> None:
 
 
 def reader_study(
-    reads: Path = typer.Argument(..., help="Reads table (CSV/TSV/Excel/Parquet): reader_id, lesion_id, condition, "
-                                            "score, optional her2_call."),
-    cohort: Path = typer.Option(..., "--cohort", help="Cohort table giving each lesion's HER2 truth."),
-    out: Path = typer.Option(..., "--out", help="Output directory (created if needed)."),
-    task: str = typer.Option("positive_vs_negative", "--task", help="Classification task that defines the truth."),
-    threshold: float | None = typer.Option(None, "--threshold", help="Positive call at score >= threshold "
-                                           "(default 0.5 for probabilities, 3 for ordinal 1-5 scores)."),
-    use_calls: bool = typer.Option(False, "--use-calls", help="Use the readers' her2_call instead of a threshold "
-                                   "for sensitivity and specificity."),
-    mapping: Path | None = typer.Option(None, "--mapping", help="Optional YAML column mapping for the cohort."),
+    reads: Annotated[Path, typer.Argument(help="Reads table (CSV/TSV/Excel/Parquet): reader_id, lesion_id, "
+                                               "condition, score, optional her2_call.")],
+    cohort: Annotated[Path, typer.Option("--cohort", help="Cohort table giving each lesion's HER2 truth.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (created if needed).")],
+    task: Annotated[str, typer.Option("--task", help="Classification task that defines the truth.")]
+    = "positive_vs_negative",
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Positive call at score >= threshold "
+                                                    "(default 0.5 for probabilities, 3 for ordinal 1-5).")] = None,
+    use_calls: Annotated[bool, typer.Option("--use-calls", help="Use the readers' her2_call instead of a "
+                                            "threshold for sensitivity and specificity.")] = False,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Optional YAML column mapping for the "
+                                                 "cohort.")] = None,
 ) -> None:
     """Analyse a reader study (unaided vs aided): per-reader AUC, sensitivity, specificity, paired DeLong
     tests, and the Obuchowski-Rockette MRMC test with Hillis degrees of freedom."""

@@ -316,7 +316,7 @@ def _from_frame(
 
 def _check_truth(y: np.ndarray) -> np.ndarray:
     values = set(np.unique(y).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         msg = f"MRMC truth must be 0/1 (1 = positive case); got values {sorted(values, key=str)}."
         raise FitError(msg)
     return y.astype(int)
