@@ -74,6 +74,13 @@ def summary_section(data: StudyData) -> Section:
     if kind:
         lead += f" Validation design: {kind}."
     section.lead = lead
+    status = r.get("status")
+    if status in ("failed", "partial"):
+        step = r.get("failed_step") or "?"
+        error = r.get("error") or ""
+        note = (f"This run failed at step '{step}': {error} Sections after that step are missing."
+                if status == "failed" else f"This run is partial (stopped after step '{r.get('stopped_after', step)}').")
+        section.blocks.append(text(note, css="alert"))
     rows = []
     for tname, task in data.tasks.items():
         best = task.get("best_model")
