@@ -283,16 +283,10 @@ def step_reader_study(context: StudyContext) -> str:
     state = context.tasks[task_name]
     reads = read_table(settings.reads)
     frame = context.frame
-    rows = np.concatenate([context.design.sets[s] for s in context.design.test_sets]) if context.design.test_sets \
-        else context.design.train
-    set_of = np.concatenate([[s] * len(context.design.sets[s]) for s in context.design.test_sets]) \
-        if context.design.test_sets else np.array(["train"] * len(rows))
-    scores = np.concatenate([state.scores[state.best][s] for s in context.design.test_sets]) \
-        if context.design.test_sets else state.scores[state.best]["train"]
-    truth = pd.DataFrame({"lesion_id": frame.iloc[rows]["lesion_id"].astype(str).to_numpy(),
-                          "y_true": state.labels[rows], "model_score": scores, "set": set_of})
-    truth = truth[truth["y_true"] >= 0].drop_duplicates("lesion_id")
-    result = run_reader_study(reads, truth, task=task_name, threshold=state.thresholds[state.best],
+    eligible = state.mask
+    truth = pd.Series(state.labels[eligible], index=frame["lesion_id"].astype(str).to_numpy()[eligible])
+    truth = truth[~truth.index.duplicated()]
+    result = run_reader_study(reads, truth, task=task_name, threshold=None,
                               conf_level=context.config.statistics.conf_level)
     context.document["reader_study"] = json_safe({"task": task_name, "model": state.best, **result.to_dict()})
     return f"reader study on {task_name}"
