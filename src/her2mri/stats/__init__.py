@@ -1,26 +1,58 @@
-"""Statistics for her2mri: ROC/DeLong, bootstrap, diagnostic accuracy, agreement (pROC/psych parity).
+"""Statistics for her2mri with R parity (pROC, rms, survival, psych, stats, car).
 
 Every function validates its inputs and returns a frozen dataclass with ``.to_frame()`` and ``.to_dict()``.
-See ``docs/statistics.md`` for each statistic's R equivalent and convention differences.
+See ``docs/statistics.md`` for each statistic's R equivalent and the convention differences.
 """
 
 from her2mri.stats._checks import StatsInputError
 from her2mri.stats._multiplicity import p_adjust
 from her2mri.stats.agreement import cohen_kappa, icc
 from her2mri.stats.bootstrap import bootstrap_ci, resample_counts
+from her2mri.stats.calibration import (
+    calibration,
+    calibration_curve,
+    hosmer_lemeshow,
+    logistic_recalibration,
+    optimism_corrected,
+)
+from her2mri.stats.decision_curve import clinical_impact, decision_curve, net_benefit, optimal_threshold
 from her2mri.stats.diagnostic import diagnostic_metrics, proportion_ci
+from her2mri.stats.hypothesis import (
+    FisherTooLargeError,
+    anova_oneway,
+    categorical_test,
+    chi_square,
+    fisher_exact,
+    kruskal_wallis,
+    levene,
+    mann_whitney,
+    shapiro_wilk,
+    t_test,
+)
+from her2mri.stats.regression import design_matrix, logistic_regression
 from her2mri.stats.results import (
     AucResult,
     BootstrapResult,
+    CalibrationCurveResult,
+    CalibrationResult,
+    ClinicalImpactResult,
+    CoxResult,
+    DecisionCurveResult,
     DelongMatrixResult,
     DelongTestResult,
     DiagnosticResult,
     EstimateWithCI,
+    HosmerLemeshowResult,
     IccForm,
     IccResult,
+    KaplanMeierResult,
     KappaResult,
+    LogisticResult,
+    OptimismResult,
     ProportionResult,
     RocCurveResult,
+    Table1Result,
+    TestResult,
     ThresholdResult,
 )
 from her2mri.stats.roc import (
@@ -33,34 +65,84 @@ from her2mri.stats.roc import (
     roc_curve,
     youden_threshold,
 )
+from her2mri.stats.survival import (
+    concordance_index,
+    cox_ph,
+    kaplan_meier,
+    logrank_test,
+    score_cutoff,
+    stratify_by_score,
+)
+from her2mri.stats.table1 import standardized_mean_difference, table1, table1_by_set
 
 __all__ = [
     "AucResult",
     "BootstrapResult",
+    "CalibrationCurveResult",
+    "CalibrationResult",
+    "ClinicalImpactResult",
+    "CoxResult",
+    "DecisionCurveResult",
     "DelongMatrixResult",
     "DelongTestResult",
     "DiagnosticResult",
     "EstimateWithCI",
+    "FisherTooLargeError",
+    "HosmerLemeshowResult",
     "IccForm",
     "IccResult",
+    "KaplanMeierResult",
     "KappaResult",
+    "LogisticResult",
+    "OptimismResult",
     "ProportionResult",
     "RocCurveResult",
     "StatsInputError",
+    "Table1Result",
+    "TestResult",
     "ThresholdResult",
+    "anova_oneway",
     "auc",
     "auc_ci",
     "bootstrap_ci",
+    "calibration",
+    "calibration_curve",
+    "categorical_test",
+    "chi_square",
+    "clinical_impact",
     "cohen_kappa",
+    "concordance_index",
+    "cox_ph",
+    "decision_curve",
     "delong_covariance",
     "delong_matrix",
     "delong_test",
     "delong_test_unpaired",
+    "design_matrix",
     "diagnostic_metrics",
+    "fisher_exact",
+    "hosmer_lemeshow",
     "icc",
+    "kaplan_meier",
+    "kruskal_wallis",
+    "levene",
+    "logistic_recalibration",
+    "logistic_regression",
+    "logrank_test",
+    "mann_whitney",
+    "net_benefit",
+    "optimal_threshold",
+    "optimism_corrected",
     "p_adjust",
     "proportion_ci",
     "resample_counts",
     "roc_curve",
+    "score_cutoff",
+    "shapiro_wilk",
+    "standardized_mean_difference",
+    "stratify_by_score",
+    "t_test",
+    "table1",
+    "table1_by_set",
     "youden_threshold",
 ]

@@ -1,0 +1,278 @@
+"""Calibration of predicted probabilities (rms::val.prob parity) and Harrell's optimism correction.
+
+What each quantity means (Van Calster et al., BMC Med 2019;17:230)
+-------------------------------------------------------------------
+* **Calibration-in-the-large (CITL)**: intercept ``a`` of ``logit P(y=1) = a + offset(logit p̂)`` — the slope
+  fixed at 1. Ideal 0; > 0 means risks are underestimated on average. R:
+  ``coef(glm(y ~ offset(qlogis(p)), family = binomial))``.
+* **Calibration slope** ``b`` and **intercept** from the joint logistic recalibration
+  ``logit P(y=1) = a + b·logit p̂`` (rms ``val.prob``'s "Slope" and "Intercept"). Slope < 1 means predictions are
+  too extreme (overfitting). val.prob's *Intercept* is estimated together with the slope and is **not** the
+  CITL; both are reported under distinct names.
+* **Brier score** ``mean((p − y)²)``.
+* **Emax, E90, Eavg**: maximum, 90th percentile and mean of ``|p − ŝ(p)|`` where ``ŝ`` is the smoothed
+  calibration curve ``lowess(p, y, iter = 0)`` (R's ``stats::lowess``: span 2/3, no robustness iterations,
+  ``delta = 0.01·range(p)``) interpolated at each ``p`` — exactly as val.prob computes them. statsmodels'
+  ``lowess`` with the same settings reproduces R's C routine (checked to 1e-6 against rms 6.5-0).
+* **c-index** (= AUC), Somers' ``Dxy = 2(c − 0.5)`` and Nagelkerke's R² of the un-recalibrated predictions.
+
+At internal validation focus on the slope (and the optimism-corrected slope from :func:`optimism_corrected`);
+at external validation on CITL, slope and the curve. Curves need large samples (a few hundred events).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats as sps
+from statsmodels.nonparametric.smoothers_lowess import lowess
+
+from her2mri._typing import SeedLike
+from her2mri.exceptions import ConvergenceWarning, StatisticalWarning
+from her2mri.stats._checks import (
+    StatsInputError,
+    as_binary,
+    as_float_1d,
+    check_both_classes,
+    check_param,
+    check_same_length,
+)
+from her2mri.stats.bootstrap import resample_counts
+from her2mri.stats.results import (
+    CalibrationCurveResult,
+    CalibrationResult,
+    HosmerLemeshowResult,
+    OptimismResult,
+)
+from her2mri.stats.roc import auc as _auc
+
+__all__ = ["calibration", "calibration_curve", "hosmer_lemeshow", "logistic_recalibration", "optimism_corrected"]
+
+_EPS = 1e-12
+
+
+def _prepare(y_true: Any, p: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    y = as_binary(y_true, where)
+    prob = as_float_1d(p, "p", where)
+    check_same_length(where, y_true=y, p=prob)
+    if np.any((prob < 0) | (prob > 1)):
+        msg = f"{where}: 'p' must hold probabilities in [0, 1]; got min {prob.min():g}, max {prob.max():g}."
+        raise StatsInputError(msg)
+    return y, prob
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(q / (1 - q))
+
+
+def _irls(y: np.ndarray, x: np.ndarray, offset: np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """Newton–Raphson logistic fit of ``y ~ x + offset`` (x includes the intercept column)."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(max_iter):
+        eta = x @ beta + offset
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        w = np.clip(mu * (1 - mu), 1e-12, None)
+        grad = x.T @ (y - mu)
+        hess = x.T @ (x * w[:, None])
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            return np.full(x.shape[1], np.nan)
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-11:
+            return beta
+    msg = "logistic recalibration did not converge (separation between outcome and predictions?)."
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return beta
+
+
+def logistic_recalibration(y_true: Any, p: Any) -> tuple[float, float, float]:
+    """``(intercept, slope, calibration_in_the_large)`` of the logistic recalibration of ``p`` on ``y``.
+
+    R: ``rms::val.prob(p, y)[c("Intercept", "Slope")]`` and ``glm(y ~ offset(qlogis(p)), binomial)``.
+    Probabilities are clipped to [1e-12, 1 − 1e-12] before the logit.
+    """
+    y, prob = _prepare(y_true, p, "logistic_recalibration")
+    lp = _logit(prob)
+    ones = np.ones((y.size, 1))
+    a, b = _irls(y.astype(float), np.column_stack([ones, lp]), np.zeros(y.size))
+    (citl,) = _irls(y.astype(float), ones, lp)
+    return float(a), float(b), float(citl)
+
+
+def _smoothed(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R ``lowess(p, y, iter = 0)``: sorted unique x and the fitted values (ties averaged, as approx())."""
+    delta = 0.01 * float(p.max() - p.min())
+    fit = lowess(y.astype(float), p, frac=2.0 / 3.0, it=0, delta=delta, return_sorted=True)
+    xs, ys = fit[:, 0], fit[:, 1]
+    ux, inv = np.unique(xs, return_inverse=True)
+    uy = np.bincount(inv, weights=ys) / np.bincount(inv)
+    return ux, uy
+
+
+def calibration(y_true: Any, p: Any) -> CalibrationResult:
+    """Calibration summary of predicted probabilities ``p`` against outcomes ``y_true``.
+
+    R equivalent: ``rms::val.prob(p, y, pl = FALSE)`` (Intercept, Slope, Brier, Emax, E90, Eavg, C (ROC), Dxy,
+    R2) plus ``glm(y ~ offset(qlogis(p)), family = binomial)`` for calibration-in-the-large. See the module
+    docstring for definitions.
+    """
+    where = "calibration"
+    y, prob = _prepare(y_true, p, where)
+    check_both_classes(y, where)
+    intercept, slope, citl = logistic_recalibration(y, prob)
+    ux, uy = _smoothed(y, prob)
+    smooth = np.interp(prob, ux, uy)
+    err = np.abs(prob - smooth)
+    c_index = _auc(y, prob)
+    q = np.clip(prob, _EPS, 1 - _EPS)
+    ll_model = np.sum(y * np.log(q) + (1 - y) * np.log(1 - q))
+    pm = y.mean()
+    ll_null = np.sum(y * np.log(pm) + (1 - y) * np.log(1 - pm))
+    n = y.size
+    lr = -2 * (ll_null - ll_model)
+    r2 = (1 - np.exp(-lr / n)) / (1 - np.exp(2 * ll_null / n))
+    return CalibrationResult(intercept=intercept, slope=slope, calibration_in_the_large=citl,
+                             brier=float(np.mean((prob - y) ** 2)), emax=float(err.max()),
+                             e90=float(np.quantile(err, 0.9)), eavg=float(err.mean()), c_index=float(c_index),
+                             n=int(n), dxy=float(2 * (c_index - 0.5)), r2_nagelkerke=float(r2))
+
+
+def calibration_curve(y_true: Any, p: Any, *, method: Literal["binned", "loess"] = "binned", n_bins: int = 10,
+                      strategy: Literal["quantile", "uniform"] = "quantile",
+                      conf_level: float = 0.95) -> CalibrationCurveResult:
+    """Calibration curve points.
+
+    ``method="binned"``: ``n_bins`` groups of predicted risk — equal-count groups (``strategy="quantile"``,
+    the deciles of risk of the Hosmer–Lemeshow tradition) or equal-width bins on [0, 1]
+    (``"uniform"``); each point is (mean predicted, observed event rate) with a Wilson CI; empty bins are
+    dropped. ``method="loess"``: the val.prob smoother ``lowess(p, y, iter = 0)`` evaluated at the sorted
+    distinct predictions (``counts`` = cases at each prediction; no CI).
+    """
+    where = "calibration_curve"
+    check_param("method", method, ("binned", "loess"), where)
+    check_param("strategy", strategy, ("quantile", "uniform"), where)
+    y, prob = _prepare(y_true, p, where)
+    if method == "loess":
+        ux, uy = _smoothed(y, prob)
+        counts = np.unique(prob, return_counts=True)[1]
+        return CalibrationCurveResult(predicted=ux, observed=np.clip(uy, 0, 1), counts=counts, method="loess")
+    if int(n_bins) < 1:
+        msg = f"The 'n_bins' parameter of {where} must be a positive integer. Got {n_bins!r} instead."
+        raise StatsInputError(msg)
+    if strategy == "quantile":
+        order = np.argsort(prob, kind="mergesort")
+        bins = np.empty(prob.size, dtype=int)
+        bins[order] = np.arange(prob.size) * int(n_bins) // prob.size
+    else:
+        bins = np.minimum((prob * n_bins).astype(int), int(n_bins) - 1)
+    present = np.unique(bins)
+    counts = np.array([np.sum(bins == b) for b in present])
+    predicted = np.array([prob[bins == b].mean() for b in present])
+    events = np.array([y[bins == b].sum() for b in present])
+    observed = events / counts
+    z = sps.norm.ppf(1 - (1 - conf_level) / 2)
+    den = 1 + z**2 / counts
+    centre = (observed + z**2 / (2 * counts)) / den
+    half = z * np.sqrt(observed * (1 - observed) / counts + z**2 / (4 * counts**2)) / den
+    return CalibrationCurveResult(predicted=predicted, observed=observed, counts=counts,
+                                  method=f"binned ({strategy}, {n_bins} bins)",
+                                  ci_low=np.clip(centre - half, 0, 1), ci_high=np.clip(centre + half, 0, 1))
+
+
+def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10) -> HosmerLemeshowResult:
+    """Hosmer–Lemeshow goodness-of-fit test over ``n_groups`` equal-count groups of predicted risk.
+
+    ``C = Σ_g (O_g − E_g)² / (E_g (1 − E_g/n_g))`` on ``n_groups − 2`` df (R: ``ResourceSelection::hoslem.test``
+    uses quantile breaks, which differ from our equal-count split only when predictions are tied).
+
+    Caveat (Van Calster et al. 2019; Hosmer et al. 1997): the test depends on the arbitrary grouping, has low
+    power in small samples and flags trivial miscalibration in large ones, and a non-significant result does
+    not show good calibration. Prefer the calibration slope, CITL and a smoothed curve; report HL only when a
+    journal asks for it.
+    """
+    where = "hosmer_lemeshow"
+    y, prob = _prepare(y_true, p, where)
+    g = int(n_groups)
+    if g < 3 or g > y.size:
+        msg = f"The 'n_groups' parameter of {where} must be between 3 and n ({y.size}). Got {n_groups!r} instead."
+        raise StatsInputError(msg)
+    order = np.argsort(prob, kind="mergesort")
+    groups = np.empty(prob.size, dtype=int)
+    groups[order] = np.arange(prob.size) * g // prob.size
+    counts = np.bincount(groups, minlength=g).astype(float)
+    observed = np.bincount(groups, weights=y, minlength=g)
+    expected = np.bincount(groups, weights=prob, minlength=g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = (observed - expected) ** 2 / (expected * (1 - expected / counts))
+    stat = float(np.nansum(terms))
+    df = g - 2
+    if np.any(expected < 5) or np.any(counts - expected < 5):
+        msg = f"{where}: some groups have expected counts < 5; the chi-square approximation is unreliable."
+        warnings.warn(msg, StatisticalWarning, stacklevel=2)
+    return HosmerLemeshowResult(statistic=stat, df=float(df), pvalue=float(sps.chi2.sf(stat, df)), n_groups=g,
+                                observed=observed, expected=expected, counts=counts, n=int(y.size))
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(AUC, calibration slope, Brier) of probabilities p."""
+    if y.min() == y.max():
+        return np.full(3, np.nan)
+    lp = _logit(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, slope = _irls(y.astype(float), np.column_stack([np.ones(y.size), lp]), np.zeros(y.size))
+    return np.array([_auc(y, p), slope, np.mean((p - y) ** 2)])
+
+
+def _take(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
+
+
+def optimism_corrected(estimator: Any, X: Any, y: Any, *, n_resamples: int = 200, groups: Any = None,
+                       random_state: SeedLike = None, progress: bool = False) -> OptimismResult:
+    """Harrell's bootstrap optimism-corrected AUC, calibration slope and Brier score of a development fit.
+
+    1. Fit a clone of ``estimator`` on all of ``(X, y)``: *apparent* performance on ``X``.
+    2. For each of ``n_resamples`` bootstrap samples (stratified by class; patients when ``groups`` is given),
+       fit a fresh clone on the sample, evaluate on the sample (bootstrap performance) and on the original data
+       (test performance); optimism = bootstrap − test.
+    3. Corrected = apparent − mean optimism (Harrell, *Regression Modeling Strategies*, §5.3.5; R
+       ``rms::validate(fit, B = 200)``, whose ``index.corrected`` column is the same quantity).
+
+    The estimator must implement ``fit`` and ``predict_proba``; every modelling step that learns from data
+    (scaling, feature selection, tuning) must live inside it, otherwise the optimism is underestimated.
+    """
+    from sklearn.base import clone
+
+    where = "optimism_corrected"
+    yy = as_binary(y, where, name="y")
+    check_both_classes(yy, where)
+    if len(X) != yy.size:
+        msg = f"{where}: X has {len(X)} rows but y has {yy.size} entries; pass aligned data."
+        raise StatsInputError(msg)
+    full = clone(estimator).fit(X, yy)
+    apparent = _metrics(yy, full.predict_proba(X)[:, 1])
+    w = resample_counts(yy, n_resamples=int(n_resamples), groups=groups, stratify=True,
+                        random_state=random_state)
+    base = np.arange(yy.size)
+    optimism = np.full((w.shape[0], 3), np.nan)
+    iterator: Any = range(w.shape[0])
+    if progress:
+        from rich.progress import track
+
+        iterator = track(iterator, description="optimism bootstrap")
+    for b in iterator:
+        idx = np.repeat(base, w[b])
+        Xb, yb = _take(X, idx), yy[idx]
+        try:
+            model = clone(estimator).fit(Xb, yb)
+        except ValueError:
+            continue
+        optimism[b] = _metrics(yb, model.predict_proba(Xb)[:, 1]) - _metrics(yy, model.predict_proba(X)[:, 1])
+    mean_opt = np.nanmean(optimism, axis=0)
+    return OptimismResult(metrics=("auc", "slope", "brier"), apparent=apparent, optimism=mean_opt,
+                          corrected=apparent - mean_opt, n_resamples=int(n_resamples), n=int(yy.size))
