@@ -146,6 +146,18 @@ def _reference(background: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([row], columns=columns)
 
 
+def _probe(pipeline: Any, reference: pd.DataFrame, column: str, probes: list[Any], kind: str) -> np.ndarray:
+    """Linear predictor of the reference case with ``column`` set to each probe (the last probe is the
+    missing value; a pipeline that cannot take missing values gets the reference's own value there)."""
+    batch = pd.concat([reference] * len(probes), ignore_index=True)
+    batch[column] = pd.Series(probes, dtype=float if kind != "categorical" else object)
+    try:
+        return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+    except ValueError:
+        batch.loc[len(probes) - 1, column] = reference[column].iloc[0]
+        return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+
+
 def build_nomogram(
     task: str,
     model_name: str,
@@ -172,9 +184,7 @@ def build_nomogram(
             levels = list(summary.categorical.get(c, {}))
             probes = [(1.0 if lv == "yes" else 0.0) if kind == "binary" else lv for lv in levels] + [np.nan]
             grid = []
-        batch = pd.concat([reference] * len(probes), ignore_index=True)
-        batch[c] = pd.Series(probes, dtype=float if kind != "categorical" else object)
-        lp = np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1) - lp0
+        lp = _probe(pipeline, reference, c, probes, kind) - lp0
         if kind == "numeric":
             raw.append((c, kind, {}, grid, list(lp[:-1]), float(lp[-1])))
         else:

@@ -1,9 +1,75 @@
-"""CLI commands of the predict area."""
+"""``her2mri predict``: apply a saved model bundle to a table of new cases."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from her2mri.cli._common import console, user_errors
+
+
+def _read_cases(path: Path):  # -> pd.DataFrame
+    import pandas as pd
+
+    from her2mri.exceptions import CohortError, CohortIssue
+
+    suffix = path.suffix.lower()
+    if not path.exists():
+        msg = f"Cases file not found: {path}"
+        raise FileNotFoundError(msg)
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if suffix == ".tsv":
+            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        if suffix in (".xlsx", ".xls"):
+            return pd.read_excel(path, dtype=str, keep_default_na=False)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        msg = f"Cannot read the cases file {path}"
+        raise CohortError(msg, [CohortIssue(None, None, None, str(exc))]) from exc
+    msg = f"Cases file {path}: unsupported extension {suffix!r}"
+    raise CohortError(msg, [CohortIssue(None, None, suffix, "unsupported file type", ".csv, .tsv, .xlsx, .parquet")])
+
+
+def predict(
+    cases: Path = typer.Argument(..., help="Cases table (CSV, TSV, Excel or Parquet), one row per lesion."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model bundle directory or .zip (e.g. DIR/model)."),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="Where to write the per-lesion table."),
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Contributing features listed per task."),
+    explain_time_budget_s: float = typer.Option(
+        30.0, "--explain-time-budget", min=0.1, help="Seconds allowed per task for model-agnostic explanations."
+    ),
+) -> None:
+    """Predict HER2 zero / low / positive for each lesion of CASES with a saved model bundle."""
+    with user_errors():
+        from her2mri.bundle import load_bundle
+
+        bundle = load_bundle(model)
+        frame = _read_cases(cases)
+        table = bundle.predict(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+    n = len(table)
+    console.print(f"Model {model} (her2mri {bundle.her2mri_version}, sha256 {str(bundle.sha256)[:12]}).")
+    console.print(f"{n} lesion(s) predicted; table written to {out}.")
+    if n:
+        counts = table["call"].value_counts()
+        console.print("Calls: " + ", ".join(f"{label} {int(counts.get(label, 0))}" for label in counts.index))
+        n_ood = int(table["out_of_distribution"].sum())
+        if n_ood:
+            console.print(
+                f"[yellow]{n_ood} lesion(s) outside the training distribution[/] (see column ood_reasons).",
+                markup=True,
+            )
+        n_imputed = int((table["imputed"] != "").sum())
+        if n_imputed:
+            console.print(f"{n_imputed} lesion(s) with missing inputs imputed (see column imputed).")
+    console.print("For research use only; not a medical device.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.command("predict")(predict)
