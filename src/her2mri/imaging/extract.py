@@ -127,7 +127,7 @@ def _run_dask(cases: list[CaseSpec], settings: ExtractionSettings, parts: str, a
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:
         futures = [
             client.submit(_process_case, case, settings, parts, 1, key=f"her2mri-extract-{case.key}", pure=False)
             for case in cases

@@ -1,0 +1,129 @@
+"""Cohort extraction: end to end on phantoms, failures, resume, local processes and Dask."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from her2mri.imaging import QUANTITATIVE_COLUMNS, extract_features, output_paths, read_manifest
+from her2mri.imaging import extract as extract_module
+
+
+@pytest.fixture(scope="module")
+def reference(phantom_dir: Path, light_settings, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("reference") / "features.csv"
+    return extract_features(phantom_dir / "manifest.csv", out, settings=light_settings), out
+
+
+def test_extract_features_phantoms_one_row_per_lesion(reference) -> None:
+    result, out = reference
+    features = result.features
+    assert len(features) == 4 and set(features["reader"]) == {"reader1"}
+    assert list(features.columns[:3]) == ["patient_id", "lesion_id", "reader"]
+    assert set(QUANTITATIVE_COLUMNS) <= set(features.columns)
+    radiomics = [c for c in features.columns if "__" in c]
+    assert {c.split("__")[0] for c in radiomics} == {"t2", "dwi_b800", "dce3"}
+    assert "t2__original_glcm_Contrast" in radiomics
+    assert not any("diagnostics" in c for c in features.columns)
+    assert len(result.readers) == 8
+    assert result.failures.empty
+    paths = output_paths(out)
+    for key in ("features", "readers", "failures", "diagnostics", "icc", "provenance"):
+        assert paths[key].exists(), key
+    assert set(result.diagnostics["sequence"]) >= {"t2", "her2mri"}
+    assert result.icc is not None and set(result.icc["feature"]) >= {"adc_mean", "t2__original_firstorder_Mean"}
+
+
+def test_extract_features_phantom_truth_is_recovered(reference, phantom_dir: Path) -> None:
+    result, _ = reference
+    truth = pd.read_csv(phantom_dir / "truth.csv")
+    merged = result.features.merge(truth, on=["patient_id", "lesion_id"])
+    np.testing.assert_allclose(merged["d_app_median"], merged["true_d_app"], atol=0.08)
+    np.testing.assert_allclose(merged["k_app_median"], merged["true_k_app"], atol=0.15)
+    assert (merged["tic_type"] == merged["true_tic_type"]).all()
+    assert (merged["adc_min"] <= merged["adc_median"]).all()
+
+
+def test_extract_features_failing_case_reported_others_kept(phantom_dir: Path, light_settings, tmp_path: Path) -> None:
+    frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
+    bad_lesion = frame["lesion_id"].iloc[0]
+    frame.loc[(frame["lesion_id"] == bad_lesion) & (frame["sequence"] == "t2"), "image"] = "missing/t2.nii.gz"
+    manifest = phantom_dir / "manifest_broken.csv"
+    frame.to_csv(manifest, index=False)
+    out = tmp_path / "features.csv"
+    result = extract_features(manifest, out, settings=light_settings)
+    assert len(result.features) == 3
+    assert len(result.failures) == 2
+    assert set(result.failures["lesion_id"]) == {bad_lesion}
+    assert result.failures["message"].str.contains("does not exist").all()
+    written = pd.read_csv(output_paths(out)["failures"])
+    assert len(written) == 2 and set(written.columns) >= {"case", "error_type", "message"}
+
+
+def test_extract_features_interrupted_then_resumed_gives_identical_table(
+    phantom_dir: Path, light_settings, reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected, _ = reference
+    out = tmp_path / "features.parquet"
+    original = extract_module.extract_case
+    calls = {"n": 0}
+
+    def interrupting(case, settings):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(case, settings)
+
+    monkeypatch.setattr(extract_module, "extract_case", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
+    parts = sorted(output_paths(out)["parts"].glob("*.parquet"))
+    assert len(parts) == 3
+    monkeypatch.setattr(extract_module, "extract_case", original)
+    resumed = extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
+    assert resumed.n_cached == 3 and resumed.n_computed == 5
+    pd.testing.assert_frame_equal(resumed.features, expected.features)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected.features)
+
+
+def test_extract_features_changed_settings_do_not_reuse_parts(phantom_dir: Path, light_settings, tmp_path: Path) -> None:
+    out = tmp_path / "features.csv"
+    manifest = read_manifest(phantom_dir / "manifest.csv")
+    first = extract_features(manifest, out, settings=light_settings, reader="reader2")
+    assert first.n_computed == 8 and set(first.features["reader"]) == {"reader2"}
+    changed = light_settings.model_copy(update={"quantitative": False, "sequences": ("t2",)})
+    second = extract_features(manifest, out, settings=changed)
+    assert second.n_cached == 0
+    assert "adc_mean" not in second.features.columns
+
+
+def test_extract_features_two_processes_equal_serial(phantom_dir: Path, light_settings, reference, tmp_path: Path) -> None:
+    expected, _ = reference
+    result = extract_features(phantom_dir / "manifest.csv", tmp_path / "f.csv", settings=light_settings, workers=2)
+    pd.testing.assert_frame_equal(result.readers, expected.readers)
+
+
+def test_extract_features_dask_local_cluster_equals_serial(
+    phantom_dir: Path, light_settings, reference, tmp_path: Path
+) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    expected, _ = reference
+    cases = tmp_path / "cases"
+    shutil.copytree(phantom_dir, cases)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        result = extract_features(
+            cases / "manifest.csv", tmp_path / "f.csv", settings=light_settings, scheduler=cluster.scheduler_address
+        )
+    assert result.failures.empty
+    pd.testing.assert_frame_equal(result.readers, expected.readers)
+
+
+def test_extract_features_unknown_reader_raises(phantom_dir: Path, light_settings) -> None:
+    from her2mri.exceptions import ImagingError
+
+    with pytest.raises(ImagingError, match="Reader 'nobody'.*accepted: reader1, reader2"):
+        extract_features(phantom_dir / "manifest.csv", settings=light_settings, reader="nobody")
