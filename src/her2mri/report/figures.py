@@ -316,34 +316,36 @@ def km_figure(
 def flow_figure(steps: Sequence[Mapping[str, object]], sets: Sequence[tuple[str, str]]) -> str:
     """Participant flow: one box per step down the middle, exclusions to the right, final sets at the bottom."""
     n_steps = len(steps)
-    height = 1.05 * n_steps + 1.5
+    height = 0.8 * n_steps + 1.1
     with _style():
         fig, ax = plt.subplots(figsize=(7.0, height))
         ax.set_xlim(0, 10)
-        ax.set_ylim(-1.6, n_steps)
+        ax.set_ylim(-1.65, n_steps - 0.55)
         ax.axis("off")
         box = {"boxstyle": "round,pad=0.35", "fc": "#F2F6FA", "ec": "#34495E", "lw": 0.9}
         exbox = {"boxstyle": "round,pad=0.3", "fc": "#FDF2E9", "ec": "#A04000", "lw": 0.8}
         for i, step in enumerate(steps):
             y = n_steps - 1 - i
-            label = textwrap.fill(f"{step.get('step', '')}\nn = {step.get('n', '')}", 34)
-            ax.text(3.2, y, label, ha="center", va="center", fontsize=8.5, bbox=box)
+            raw = str(step.get("step", ""))
+            label = textwrap.fill(raw[:1].upper() + raw[1:], 38) + f"\nn = {step.get('n', '')}"
+            ax.text(3.2, y, label, ha="center", va="center", fontsize=7.5, bbox=box)
             if i < n_steps - 1:
                 ax.annotate("", xy=(3.2, y - 0.62), xytext=(3.2, y - 0.38),
                             arrowprops={"arrowstyle": "-|>", "color": "#34495E", "lw": 0.9})
             excluded = step.get("excluded") or 0
             if excluded and i > 0:
-                reason = textwrap.fill(f"Excluded n = {excluded}: {step.get('reason') or 'not stated'}", 36)
+                reason = textwrap.fill(f"Excluded n = {excluded}: {step.get('reason') or 'not stated'}", 44)
                 ax.annotate("", xy=(6.1, y + 0.5), xytext=(3.2, y + 0.5),
                             arrowprops={"arrowstyle": "-|>", "color": "#A04000", "lw": 0.8})
-                ax.text(7.9, y + 0.5, reason, ha="center", va="center", fontsize=7.5, bbox=exbox)
+                ax.text(7.9, y + 0.5, reason, ha="center", va="center", fontsize=6.8, bbox=exbox)
         if sets:
             k = len(sets)
             xs = np.linspace(1.3, 8.7, k) if k > 1 else np.array([3.2])
             for x, (name, count) in zip(xs, sets, strict=True):
                 ax.annotate("", xy=(x, -0.95), xytext=(3.2, -0.38),
                             arrowprops={"arrowstyle": "-|>", "color": "#34495E", "lw": 0.8})
-                ax.text(x, -1.25, textwrap.fill(f"{name}\n{count}", 22), ha="center", va="center", fontsize=7.5, bbox=box)
+                ax.text(x, -1.25, f"{textwrap.fill(name, 26)}\n{textwrap.fill(count, 26)}", ha="center", va="center",
+                        fontsize=7, bbox=box)
         return figure_to_uri(fig)
 
 

@@ -44,6 +44,11 @@ SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
 def build_sections(data: StudyData) -> list[Section]:
     """Build every section; a section whose data is absent or unusable is kept with its ``missing`` reason."""
     sections = [safe_section(builder, data, sid, title) for sid, title, builder in SECTION_ORDER]
+    if data.results.get("status") == "failed":
+        step = data.results.get("failed_step") or "?"
+        for section in sections:
+            if section.missing:
+                section.missing += f"; the run failed at step '{step}'"
     failed = [f"{s.title}: {s.missing}" for s in sections if s.missing and "could not be drawn" in s.missing]
     sections.append(ss.warnings_section(data, failed))
     return sections

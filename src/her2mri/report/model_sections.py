@@ -132,7 +132,7 @@ def metrics_section(data: StudyData) -> Section:
                     "95% CI, 95% confidence interval; AUC, area under the ROC curve (DeLong CI); NPV/PPV, negative/positive "
                     "predictive value (Wilson CIs). Calls at the Youden threshold fixed on the training set. Optimal DCA "
                     "threshold: threshold probability of largest net-benefit gain over treat-all and treat-none; "
-                    "* no threshold where the model beats both. † best model (internal validation AUC). "
+                    "* no threshold where the model beats both. † model selected by the study. "
                     + (f"Lesions (positive vs negative) — {count_text}." if count_text else "")
                 ),
                 name=f"metrics-{name}",

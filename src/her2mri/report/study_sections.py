@@ -77,7 +77,7 @@ def summary_section(data: StudyData) -> Section:
     status = r.get("status")
     if status in ("failed", "partial"):
         step = r.get("failed_step") or "?"
-        error = r.get("error") or ""
+        error = str(r.get("error") or "").rstrip(".") + "."
         note = (f"This run failed at step '{step}': {error} Sections after that step are missing."
                 if status == "failed" else f"This run is partial (stopped after step '{r.get('stopped_after', step)}').")
         section.blocks.append(text(note, css="alert"))
@@ -92,7 +92,7 @@ def summary_section(data: StudyData) -> Section:
                      fmt_estimate(block.get("specificity"))])
     if rows:
         section.blocks.append(table(["Task", "Best model", "Headline set", "AUC (95% CI)", "Sensitivity", "Specificity"],
-                                    rows, caption="Headline results (best model by internal validation AUC).",
+                                    rows, caption="Headline results: the model selected by the study for each task, on the most independent set.",
                                     name="summary-table", numeric_from=3))
     macro = get(r, "three_class", "sets", default={}) or {}
     head = _headline_set(list(macro))
@@ -102,25 +102,47 @@ def summary_section(data: StudyData) -> Section:
     return section
 
 
+def _is_task_step(step: Any) -> bool:
+    return isinstance(step, Mapping) and str(step.get("step", "")).startswith("task ")
+
+
 def cohort_flow_section(data: StudyData) -> Section:
     cohort = data.results.get("cohort") or {}
-    flow = cohort.get("flow") or []
+    flow = [f for f in cohort.get("flow") or [] if isinstance(f, Mapping)]
     sets = cohort.get("sets") or {}
     if not flow and not sets:
         return _none("cohort-flow", "Cohort flow", "no cohort block in results.json")
     section = Section(id="cohort-flow", title="Cohort flow")
+    chain = [f for f in flow if not _is_task_step(f)]
+    task_steps = [f for f in flow if _is_task_step(f)]
     set_boxes = [(label_set(s), f"{v.get('n_lesions', MISSING)} lesions / {v.get('n_patients', MISSING)} patients")
-                 for s, v in sets.items()]
-    if flow:
-        section.blocks.append(figures([figure(fg.flow_figure(flow, set_boxes), "Participant flow.", name="flow", wide=True)]))
+                 for s, v in sets.items() if isinstance(v, Mapping)]
+    if chain:
+        section.blocks.append(figures([figure(fg.flow_figure(chain, set_boxes), "Participant flow: inclusion steps "
+                                              "(exclusions to the right) and the evaluation sets.", name="flow", wide=True)]))
         section.blocks.append(table(["Step", "n", "Excluded", "Reason"],
                                     [[f.get("step", ""), fmt_value(f.get("n")), fmt_value(f.get("excluded") or 0),
-                                      f.get("reason") or ""] for f in flow], caption="Inclusion steps.", name="flow-table"))
+                                      (f.get("reason") or "") if f.get("excluded") else ""] for f in chain],
+                                    caption="Inclusion steps.", name="flow-table"))
     if sets:
         section.blocks.append(table(["Set", "Lesions", "Patients", "Centres"],
                                     [[label_set(s), fmt_value(v.get("n_lesions")), fmt_value(v.get("n_patients")),
-                                      ", ".join(v.get("centers") or [])] for s, v in sets.items()],
+                                      ", ".join(v.get("centers") or [])] for s, v in sets.items() if isinstance(v, Mapping)],
                                     caption="Evaluation sets.", name="sets-table"))
+    if task_steps:
+        by_set = cohort.get("flow_by_set") if isinstance(cohort.get("flow_by_set"), Mapping) else {}
+        set_names = list(by_set)
+        rows = []
+        for step in task_steps:
+            name = str(step["step"])[len("task "):]
+            counts = []
+            for s in set_names:
+                match = [f for f in by_set.get(s) or [] if isinstance(f, Mapping) and f.get("step") == step["step"]]
+                counts.append(fmt_value(match[0].get("n")) if match else MISSING)
+            rows.append([label_task(name, get(data.tasks, name, "title")), fmt_value(step.get("n")), *counts,
+                         (step.get("reason") or "") if step.get("excluded") else ""])
+        section.blocks.append(table(["Task", "Eligible lesions", *[label_set(s) for s in set_names], "Not eligible"], rows,
+                                    caption="Lesions eligible for each task, overall and per set.", name="task-flow-table"))
     for note in cohort.get("notes") or []:
         section.blocks.append(text(str(note), css="note"))
     return section
