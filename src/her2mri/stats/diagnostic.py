@@ -53,7 +53,9 @@ def _bounds(x: int, n: int, method: str, conf_level: float) -> tuple[float, floa
     den = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    lo = 0.0 if x == 0 else float(max(0.0, centre - half))
+    hi = 1.0 if x == n else float(min(1.0, centre + half))
+    return lo, hi
 
 
 def proportion_ci(x: int, n: int, *, method: CiMethod = "wilson", conf_level: float = 0.95) -> ProportionResult:
