@@ -61,18 +61,13 @@ class CorrelationFilter(BaseSelector):
         sd = X.std(axis=0)
         z = np.where(sd > 0, (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
         order = np.argsort(-scores, kind="stable")
+        corr = np.abs(z.T @ z) / X.shape[0]
         mask = np.zeros(X.shape[1], dtype=bool)
-        kept: list[int] = []
-        n = X.shape[0]
         for j in order:
             if sd[j] == 0:
                 continue
-            if kept:
-                r = z[:, kept].T @ z[:, j] / n
-                if np.any(np.abs(r) > self.threshold):
-                    continue
-            kept.append(int(j))
-            mask[j] = True
+            if not np.any(corr[j, mask] > self.threshold):
+                mask[j] = True
         return scores, mask
 
 

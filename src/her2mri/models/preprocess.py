@@ -170,15 +170,29 @@ class CohortPreprocessor(TransformerMixin, BaseEstimator):
             )
         ct = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
         ct.set_output(transform="pandas")
-        prepared = frame.copy()
-        for col in kinds["categorical"]:
-            prepared[col] = prepared[col].astype(object)
-        for col in kinds["numeric"] + kinds["binary"]:
-            prepared[col] = pd.to_numeric(prepared[col], errors="raise").astype(float)
+        prepared = self._prepare(frame, kinds)
         ct.fit(prepared)
         self.column_transformer_ = ct
         self.kinds_ = kinds
         return self
+
+    @staticmethod
+    def _prepare(frame: pd.DataFrame, kinds: dict[str, list[str]]) -> pd.DataFrame:
+        """Used columns only: numeric and binary as float64, categorical as object (one block each)."""
+        parts = []
+        numeric = kinds["numeric"] + kinds["binary"]
+        if numeric:
+            block = frame[numeric]
+            if not all(dtype == np.float64 for dtype in block.dtypes):
+                try:
+                    block = block.apply(pd.to_numeric, errors="raise")
+                except (ValueError, TypeError) as exc:
+                    msg = f"CohortPreprocessor: a numeric or binary column holds non-numeric values ({exc})."
+                    raise FitError(msg) from exc
+            parts.append(block.astype(np.float64))
+        if kinds["categorical"]:
+            parts.append(frame[kinds["categorical"]].astype(object))
+        return pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
 
     @staticmethod
     def _as_frame(X: Any) -> pd.DataFrame:
@@ -192,11 +206,7 @@ class CohortPreprocessor(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "column_transformer_")
-        frame = self._as_frame(X).copy()
-        for col in self.kinds_["categorical"]:
-            frame[col] = frame[col].astype(object)
-        for col in self.kinds_["numeric"] + self.kinds_["binary"]:
-            frame[col] = pd.to_numeric(frame[col], errors="raise").astype(float)
+        frame = self._prepare(self._as_frame(X), self.kinds_)
         out = self.column_transformer_.transform(frame)
         out = pd.DataFrame(out, columns=self.get_feature_names_out(), index=frame.index).astype(float)
         return out
