@@ -1,0 +1,121 @@
+"""The FastAPI application factory of the clinician web app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from her2mri import __version__
+from her2mri.bundle import ModelBundle, load_bundle
+from her2mri.web.db import PredictionStore
+from her2mri.web.routes import health, pages
+from her2mri.web.routes import predict as predict_routes
+from her2mri.web.schemas import batch_request_model, case_request_model
+from her2mri.web.settings import WebSettings
+
+__all__ = ["BodySizeLimitMiddleware", "create_app"]
+
+_HERE = Path(__file__).parent
+logger = logging.getLogger("her2mri.web")
+
+
+class BodySizeLimitMiddleware:
+    """Reject request bodies larger than ``max_bytes`` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._reject(send)
+            return
+        received = 0
+        rejected = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    rejected = True
+                    await self._reject(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not rejected:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
+
+    async def _reject(self, send: Send) -> None:
+        body = f'{{"detail": "Request body larger than {self.max_bytes} bytes."}}'.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | None = None, **overrides: Any) -> FastAPI:
+    """Build the app: load the bundle (verified), open the prediction store, mount routers, pages, static files.
+
+    ``settings`` defaults to ``WebSettings(**overrides)`` (environment ``HER2MRI_*`` also read). A preloaded
+    ``bundle`` skips loading from ``settings.model_path``.
+    """
+    settings = settings if settings is not None else WebSettings(**overrides)
+    bundle = bundle if bundle is not None else load_bundle(settings.model_path)
+    store = PredictionStore(settings.resolved_database_url)
+    case_model = case_request_model(bundle.schema)
+    batch_model = batch_request_model(case_model)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="her2mri",
+        version=__version__,
+        description=(
+            "HER2 status (zero / low / positive) from breast MRI descriptors and clinical values. "
+            "For research use only; not a medical device."
+        ),
+    )
+    app.state.settings = settings
+    app.state.bundle = bundle
+    app.state.store = store
+    app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    app.state.templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * float(v):.1f}%"
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    app.include_router(health.router)
+    app.include_router(predict_routes.make_router(case_model, batch_model))
+    app.include_router(pages.router)
+
+    logger.info("serving model %s", (bundle.sha256 or "")[:12])
+    return app

@@ -1,0 +1,62 @@
+"""Annotated dependencies of the web app: settings, the loaded bundle, the prediction store, the token check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from her2mri.bundle import ModelBundle
+from her2mri.web.db import PredictionStore
+from her2mri.web.settings import WebSettings
+
+__all__ = ["TOKEN_COOKIE", "BundleDep", "SettingsDep", "StoreDep", "TokenDep", "token_is_valid"]
+
+TOKEN_COOKIE = "her2mri_token"
+_bearer = HTTPBearer(auto_error=False, description="Needed only when the server was started with --token.")
+
+
+def get_settings(request: Request) -> WebSettings:
+    return request.app.state.settings
+
+
+def get_bundle(request: Request) -> ModelBundle:
+    return request.app.state.bundle
+
+
+def get_store(request: Request) -> PredictionStore:
+    return request.app.state.store
+
+
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
+StoreDep = Annotated[PredictionStore, Depends(get_store)]
+
+
+def token_is_valid(settings: WebSettings, supplied: str | None) -> bool:
+    """True when no token is configured, or ``supplied`` equals it (constant-time comparison)."""
+    if settings.token is None:
+        return True
+    if not supplied:
+        return False
+    return secrets.compare_digest(supplied.encode(), settings.token.get_secret_value().encode())
+
+
+def require_token(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Bearer token (or the cookie set by the form) when the server has one."""
+    supplied = credentials.credentials if credentials is not None else request.cookies.get(TOKEN_COOKIE)
+    if not token_is_valid(settings, supplied):
+        raise HTTPException(
+            status_code=401,
+            detail="Missing or invalid token: send 'Authorization: Bearer <token>' (the token given to her2mri serve).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+TokenDep = Annotated[None, Depends(require_token)]

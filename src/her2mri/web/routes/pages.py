@@ -1,0 +1,202 @@
+"""HTML pages: the clinician form (GET /, POST /), the stored predictions (GET /predictions) and their CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from her2mri.bundle import RESEARCH_USE_STATEMENT, ModelBundle
+from her2mri.bundle.schema import InputColumn
+from her2mri.exceptions import CohortError
+from her2mri.web.deps import TOKEN_COOKIE, BundleDep, SettingsDep, StoreDep, require_token, token_is_valid
+from her2mri.web.render import contribution_summary, display_value, waterfall_svg
+from her2mri.web.service import run_predictions
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+_GROUPS = (
+    ("birads", "MRI — BI-RADS descriptors"),
+    ("quantitative", "MRI — quantitative values"),
+    ("pathology", "Clinical and pathology"),
+)
+
+
+def _label(spec: InputColumn) -> str:
+    text = (spec.description or spec.name.replace("_", " ")).strip()
+    text = text.split(";")[0].rstrip(".")
+    return text[:1].upper() + text[1:]
+
+
+def _field(spec: InputColumn, value: Any) -> dict[str, Any]:
+    options: list[tuple[str, str]] = []
+    if spec.kind == "categorical":
+        options = [(v, spec.level_label(v)) for v in spec.values]
+    elif spec.kind == "binary":
+        options = [("yes", "yes"), ("no", "no")]
+    hint = ""
+    if spec.kind == "numeric":
+        parts = []
+        if spec.unit:
+            parts.append(spec.unit)
+        if spec.plausible is not None:
+            parts.append(f"plausible {spec.plausible[0]:g}–{spec.plausible[1]:g}")
+        hint = ", ".join(parts)
+    return {
+        "name": spec.name,
+        "label": _label(spec),
+        "kind": spec.kind,
+        "options": options,
+        "unit": spec.unit or "",
+        "hint": hint,
+        "min": spec.plausible[0] if spec.plausible is not None else None,
+        "max": spec.plausible[1] if spec.plausible is not None else None,
+        "applies_to": spec.applies_to or "",
+        "value": "" if value is None else str(value),
+    }
+
+
+def _form_groups(bundle: ModelBundle, values: dict[str, Any]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in _GROUPS}
+    lesion_type = InputColumn(
+        "lesion_type", "categorical", values=("focus", "mass", "nme", "mass_with_nme"),
+        labels={"focus": "focus", "mass": "mass", "nme": "non-mass enhancement", "mass_with_nme": "mass with NME"},
+        description="Lesion enhancement type", group="birads",
+    )
+    names = bundle.schema.names
+    if "lesion_type" not in names and any(c.applies_to for c in bundle.schema.columns):
+        groups["birads"].append(_field(lesion_type, values.get("lesion_type")) | {"not_input": True})
+    for spec in bundle.schema.columns:
+        key = spec.group if spec.group in groups else "quantitative"
+        groups[key].append(_field(spec, values.get(spec.name)))
+    return [{"title": title, "fields": groups[key]} for key, title in _GROUPS if groups[key]]
+
+
+def _context(request: Request, bundle: ModelBundle, settings: Any, **extra: Any) -> dict[str, Any]:
+    values = extra.pop("values", {})
+    return {
+        "request": request,
+        "title": settings.title,
+        "groups": _form_groups(bundle, values),
+        "values": values,
+        "needs_token": settings.token is not None,
+        "research_use": RESEARCH_USE_STATEMENT,
+        "bundle": bundle,
+        "prediction": None,
+        "errors": {},
+        "general_errors": [],
+        **extra,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def form_page(request: Request, bundle: BundleDep, settings: SettingsDep) -> HTMLResponse:
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "index.html.j2", _context(request, bundle, settings))
+
+
+@router.post("/", response_class=HTMLResponse)
+async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
+    templates = request.app.state.templates
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    token = values.pop("token", "") or request.cookies.get(TOKEN_COOKIE)
+    if not token_is_valid(settings, token):
+        context = _context(request, bundle, settings, values=values,
+                           general_errors=["Missing or wrong access token."])
+        return templates.TemplateResponse(request, "index.html.j2", context, status_code=401)
+    case: dict[str, Any] = {k: (v if v != "" else None) for k, v in values.items()}
+    for spec in bundle.schema.columns:
+        case.setdefault(spec.name, None)
+    try:
+        predictions = await run_in_threadpool(
+            run_predictions, bundle, store, [case], top_k=settings.top_k,
+            explain_time_budget_s=settings.explain_time_budget_s, source="form",
+        )
+    except CohortError as exc:
+        errors: dict[str, str] = {}
+        general = []
+        for issue in exc.issues:
+            text = issue.message + (f" (accepted: {issue.accepted})" if issue.accepted else "")
+            if issue.column:
+                errors[issue.column] = text
+            else:
+                general.append(text)
+        context = _context(request, bundle, settings, values=values, errors=errors, general_errors=general)
+        return templates.TemplateResponse(
+            request, "index.html.j2", context, status_code=422
+        )
+    prediction = predictions[0]
+    schema = bundle.schema
+    waterfalls = {t.task: waterfall_svg(t, schema) for t in prediction.tasks}
+    summaries = {t.task: contribution_summary(t.contributions) for t in prediction.tasks}
+    nomogram_rows = []
+    for nomo in prediction.nomograms:
+        rows = sorted(nomo.points.items(), key=lambda kv: -kv[1])
+        nomogram_rows.append(
+            {
+                "task": nomo.task,
+                "model_name": nomo.model_name,
+                "total": nomo.total_points,
+                "probability": nomo.probability,
+                "rows": [(f, display_value(schema, f, prediction.inputs.get(f)), p) for f, p in rows],
+            }
+        )
+    context = _context(
+        request, bundle, settings, values=values, prediction=prediction, waterfalls=waterfalls,
+        summaries=summaries, nomograms=nomogram_rows,
+        chosen_linear=all(tm.model_name == "lr" for tm in bundle.task_models.values()),
+    )
+    response = templates.TemplateResponse(request, "index.html.j2", context)
+    if settings.token is not None and token:
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/predictions", response_class=HTMLResponse, dependencies=[Depends(require_token)])
+def predictions_page(request: Request, store: StoreDep, limit: int = 200, offset: int = 0) -> HTMLResponse:
+    templates = request.app.state.templates
+    records = store.recent(limit=min(max(limit, 1), 1000), offset=max(offset, 0))
+    context = {
+        "request": request,
+        "title": request.app.state.settings.title,
+        "records": records,
+        "total": store.count(),
+        "research_use": RESEARCH_USE_STATEMENT,
+    }
+    return templates.TemplateResponse(request, "predictions.html.j2", context)
+
+
+_CSV_COLUMNS = (
+    "id", "created", "case_reference", "lesion_id", "model_version", "model_sha256", "source", "call",
+    "p_zero", "p_low", "p_positive", "out_of_distribution", "inputs_json", "outputs_json",
+)
+
+
+@router.get("/predictions.csv", dependencies=[Depends(require_token)])
+def predictions_csv(store: StoreDep) -> Response:
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(_CSV_COLUMNS)
+        for record in store.iter_all():
+            values = [getattr(record, c) for c in _CSV_COLUMNS]
+            values[1] = record.created.isoformat()
+            writer.writerow(values)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        rows(), media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="her2mri_predictions.csv"'},
+    )
+
