@@ -37,7 +37,8 @@ def test_calibration_curve_binned_counts_and_loess(r_csv):
     d = r_csv("calibration")
     binned = calibration_curve(d["y"], d["p"], n_bins=10)
     assert binned.counts.sum() == len(d)
-    assert np.all(binned.ci_low <= binned.observed) and np.all(binned.observed <= binned.ci_high)
+    assert np.all(binned.ci_low <= binned.observed)
+    assert np.all(binned.observed <= binned.ci_high)
     uniform = calibration_curve(d["y"], d["p"], n_bins=5, strategy="uniform")
     assert uniform.counts.sum() == len(d)
     smooth = calibration_curve(d["y"], d["p"], method="loess")
@@ -50,7 +51,8 @@ def test_hosmer_lemeshow_well_calibrated_large_sample_not_rejected():
     p = rng.uniform(0.05, 0.95, 4000)
     y = rng.binomial(1, p)
     res = hosmer_lemeshow(y, p)
-    assert res.df == 8 and res.pvalue > 0.001
+    assert res.df == 8
+    assert res.pvalue > 0.001
     assert_allclose(res.observed.sum(), y.sum())
 
 
@@ -76,7 +78,8 @@ def test_logistic_recalibration_perfect_probabilities_slope_near_one(seed):
     y = rng.binomial(1, p)
     intercept, slope, citl = logistic_recalibration(y, p)
     assert slope == pytest.approx(1.0, abs=0.08)
-    assert abs(intercept) < 0.08 and abs(citl) < 0.08
+    assert abs(intercept) < 0.08
+    assert abs(citl) < 0.08
 
 
 def test_optimism_corrected_logistic_shrinks_apparent_performance():

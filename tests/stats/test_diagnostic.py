@@ -25,7 +25,8 @@ def test_diagnostic_metrics_counts_and_threshold_inclusive():
     res = diagnostic_metrics(y, s, 0.5)
     assert (res.tp, res.fn, res.fp, res.tn) == (3, 1, 2, 2)
     assert res.sensitivity.estimate == pytest.approx(0.75)
-    assert res.ppv.n == 5 and res.npv.n == 3
+    assert res.ppv.n == 5
+    assert res.npv.n == 3
     assert res.to_frame()["metric"].tolist() == ["sensitivity", "specificity", "accuracy", "ppv", "npv"]
     low = diagnostic_metrics(y, -s, -0.5, direction="<")
     assert (low.tp, low.fp) == (res.tp, res.fp)

@@ -81,7 +81,8 @@ def test_p_adjust_holm_known_values_and_nan_kept():
     # R: p.adjust(c(0.01, 0.04, 0.03, 0.2), "holm") = 0.04 0.09 0.09 0.20
     assert_allclose(p_adjust([0.01, 0.04, 0.03, 0.2], "holm"), [0.04, 0.09, 0.09, 0.2])
     out = p_adjust([0.01, np.nan, 0.02], "bonferroni")
-    assert np.isnan(out[1]) and out[0] == pytest.approx(0.02)
+    assert np.isnan(out[1])
+    assert out[0] == pytest.approx(0.02)
 
 
 def test_fisher_exact_rxc_equals_2x2_path_on_2x2():
@@ -107,4 +108,5 @@ def test_fisher_exact_too_large_raises_and_categorical_test_falls_back(monkeypat
 
 def test_test_result_unpacks_statistic_pvalue():
     stat, p = t_test([1.0, 2.0, 3.0, 4.0], [2.0, 3.5, 4.0, 6.0])
-    assert 0 < p < 1 and stat < 0
+    assert 0 < p < 1
+    assert stat < 0

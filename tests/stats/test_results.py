@@ -47,7 +47,8 @@ def test_results_to_dict_is_json_serialisable(results):
 def test_results_to_frame_is_dataframe(results):
     for res in results:
         frame = res.to_frame()
-        assert isinstance(frame, pd.DataFrame) and not frame.empty
+        assert isinstance(frame, pd.DataFrame)
+        assert not frame.empty
 
 
 def test_results_are_frozen(results):

@@ -94,7 +94,8 @@ def test_roc_curve_endpoints_and_auc_by_trapezoid(r_csv):
     res = roc_curve(d["y"], d["score1"])
     assert (res.fpr[0], res.tpr[0]) == (0.0, 0.0)
     assert (res.fpr[-1], res.tpr[-1]) == (1.0, 1.0)
-    assert np.all(np.diff(res.fpr) >= 0) and np.all(np.diff(res.tpr) >= 0)
+    assert np.all(np.diff(res.fpr) >= 0)
+    assert np.all(np.diff(res.tpr) >= 0)
     assert_allclose(np.trapezoid(res.tpr, res.fpr), res.auc, rtol=1e-12)
     assert res.to_dict()["thresholds"][0] is None  # +inf is not JSON
 
@@ -104,7 +105,8 @@ def test_youden_threshold_lower_direction_reports_original_scale():
     s = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
     res = youden_threshold(y, s, direction="<")
     assert res.threshold == pytest.approx(0.5)
-    assert res.sensitivity == 1.0 and res.specificity == 1.0
+    assert res.sensitivity == 1.0
+    assert res.specificity == 1.0
 
 
 def test_auc_ci_rejects_single_class():

@@ -55,7 +55,8 @@ def test_table1_by_set_side_by_side_with_smd(r_csv):
     res = table1_by_set(sets, variables=["age", "shape"], group="her2")
     frame = res.to_frame()
     assert {"train", "internal", "external", "smd_internal", "smd_external"} <= set(frame.columns)
-    assert "train: low" in frame.columns and "pvalue (external)" in frame.columns
+    assert "train: low" in frame.columns
+    assert "pvalue (external)" in frame.columns
     smd = standardized_mean_difference(sets["internal"]["age"], sets["train"]["age"])
     assert frame.loc[frame["variable"] == "age", "smd_internal"].iloc[0] == pytest.approx(smd)
 
@@ -70,3 +71,12 @@ def test_standardized_mean_difference_binary_formula():
 def test_table1_rejects_unknown_group():
     with pytest.raises(StatsInputError, match="group column"):
         table1(pd.DataFrame({"x": [1, 2]}), group="her2")
+
+
+def test_table1_degenerate_columns_not_tested_without_warnings():
+    df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 5, "const": [2.5] * 10, "allnan": [np.nan] * 10,
+                       "binary": [0.0, 1, 0, 1, 1, 0, 0, 0, 1, np.nan]})
+    frame = table1(df, group="g").to_frame()
+    assert frame.loc[frame["variable"] == "const", "test"].iloc[0] == "not tested"
+    assert frame.loc[frame["variable"] == "allnan", "a"].iloc[0] == "–"
+    assert set(frame.loc[frame["variable"] == "binary", "level"]) == {"0", "1"}

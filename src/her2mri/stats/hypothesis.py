@@ -186,7 +186,8 @@ def _log_prob_tables(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
             results.append(acc - gammaln(remaining + 1).sum())
             counter[0] += 1
             if counter[0] > FISHER_MAX_TABLES:
-                raise FisherTooLargeError("too many tables")
+                msg = "too many tables"
+                raise FisherTooLargeError(msg)
             return
         target = int(cols[j])
         cell = np.zeros(rows.size, dtype=np.int64)

@@ -85,14 +85,27 @@ def _is_normal(samples: list[np.ndarray], alpha: float) -> bool:
 
 
 def _continuous_test(samples: list[np.ndarray], normal: bool, alpha: float) -> TestResult | None:
-    if any(s.size < 2 for s in samples):
+    """The rule-chosen test; ``None`` when a group is too small or all values are identical."""
+    if any(s.size < 2 for s in samples) or np.ptp(np.concatenate(samples)) == 0:
         return None
-    if len(samples) == 2:
-        if normal:
-            equal = levene(*samples).pvalue > alpha
-            return t_test(samples[0], samples[1], equal_var=equal)
-        return mann_whitney(samples[0], samples[1])
-    return anova_oneway(*samples) if normal else kruskal_wallis(*samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's degenerate-data warnings → nan p-values
+        try:
+            if len(samples) == 2:
+                if normal:
+                    equal = levene(*samples).pvalue > alpha
+                    return t_test(samples[0], samples[1], equal_var=equal)
+                return mann_whitney(samples[0], samples[1])
+            return anova_oneway(*samples) if normal else kruskal_wallis(*samples)
+        except ValueError:
+            return None
+
+
+def _label(value: Any) -> str:
+    """Level label: 1.0 → "1", strings unchanged."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _categorical_test(table: np.ndarray, footnotes: list[str], variable: str) -> TestResult | None:
@@ -154,15 +167,18 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
                              dtype=float)
             test = _categorical_test(table, footnotes, var) if len(cats) >= 2 else None
             totals = table.sum(axis=1)
+            if not cats:  # every value missing
+                rows.append({"variable": var, "level": "", "summary": "n (%)", "n_missing": n_missing,
+                             **dict.fromkeys(names, "–"), "overall": "–"})
             for j, c in enumerate(cats):
-                row = {"variable": var, "level": str(c), "summary": "n (%)", "n_missing": n_missing}
+                row = {"variable": var, "level": _label(c), "summary": "n (%)", "n_missing": n_missing}
                 for i, g in enumerate(names):
                     pct = 100 * table[i, j] / totals[i] if totals[i] else float("nan")
                     row[g] = f"{int(table[i, j])} ({_fmt(pct, digits)}%)"
                 all_n = table[:, j].sum()
                 row["overall"] = f"{int(all_n)} ({_fmt(100 * all_n / table.sum(), digits)}%)"
                 rows.append(row)
-            first = len(rows) - len(cats)
+            first = len(rows) - max(len(cats), 1)
         else:
             values = pd.to_numeric(col, errors="coerce")
             samples = [values[data[group] == g].dropna().to_numpy(dtype=float) for g in levels]
