@@ -70,6 +70,11 @@ def icc(ratings: Any, *, conf_level: float = 0.95) -> IccResult:
         msg = f"{where}: 'ratings' contains missing or non-finite values; drop incomplete targets first."
         raise StatsInputError(msg)
     n, k = x.shape
+    with np.errstate(divide="ignore", invalid="ignore"):  # perfect agreement: MSE = 0 → F = inf
+        return _icc_forms(x, n, k, conf_level)
+
+
+def _icc_forms(x: np.ndarray, n: int, k: int, conf_level: float) -> IccResult:
     grand = x.mean()
     ss_total = np.sum((x - grand) ** 2)
     ss_rows = k * np.sum((x.mean(axis=1) - grand) ** 2)
