@@ -46,4 +46,6 @@ def test_labels_read_like_a_paper() -> None:
     assert label_set("train") == "Training set"
     assert label_variable("tumor_size_mm") == "Tumor size (mm)"
     assert label_variable("adc_mean") == "ADC mean"
+    assert label_variable("er_status") == "ER status"
+    assert label_variable("lesion_number=multiple") == "Lesion number: multiple"
     assert label_variable("mass_shape[not_applicable]") == "Mass shape: not applicable"

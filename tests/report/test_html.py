@@ -45,7 +45,7 @@ def test_render_report_fixture_has_every_figure_and_table(fixture_report: tuple[
     assert not missing
     for table in ("metrics-positive_vs_negative", "metrics-low_vs_zero", "odds-ratios-low_vs_zero", "tripod-table",
                   "subgroups-positive_vs_negative", "conformal-table", "reader-table", "three-class-table",
-                  "table1-low_vs_zero-external:center2", "flow-table", "drift-table"):
+                  "table1-low_vs_zero", "flow-table", "drift-table"):
         assert table in found.tables, table
 
 

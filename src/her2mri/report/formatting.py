@@ -177,15 +177,19 @@ def label_variable(name: str) -> str:
     """Human label of a cohort column (``"adc_mean"`` → ``"ADC mean"``)."""
     text = str(name)
     level = ""
-    match = re.fullmatch(r"(.+)\[(.+)\]", text)
+    match = re.fullmatch(r"(.+)\[(.+)\]", text) or re.fullmatch(r"([^=]+)=(.+)", text)
     if match:
         text, level = match.group(1), match.group(2).replace("_", " ")
     for suffix, unit in (("_mm", " (mm)"), ("_months", " (months)"), ("_years", " (years)"), ("_pct", " (%)")):
         if text.endswith(suffix):
             text = text[: -len(suffix)] + unit
-    for prefix, label in (("adc", "ADC"), ("eer", "EER"), ("ser", "SER"), ("tic", "TIC"), ("nme", "NME")):
+    for prefix, label in (("adc", "ADC"), ("eer", "EER"), ("ser", "SER"), ("tic", "TIC"), ("nme", "NME"), ("er", "ER"),
+                          ("pr", "PR"), ("hr", "HR"), ("birads", "BI-RADS"), ("bpe", "BPE"), ("fgt", "FGT"),
+                          ("ki67", "Ki-67"), ("her2", "HER2"), ("ish", "ISH"), ("ihc", "IHC"), ("dfs", "DFS")):
         if text == prefix or text.startswith(prefix + "_"):
             text = label + text[len(prefix) :]
     text = text.replace("__", ": ").replace("_", " ")
+    if text in ("(Intercept)", "const", "intercept"):
+        return "Intercept"
     text = text[:1].upper() + text[1:]
     return f"{text}: {level}" if level else text

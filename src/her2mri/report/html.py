@@ -10,6 +10,7 @@ import jinja2
 
 from her2mri.report import model_sections as ms
 from her2mri.report import study_sections as ss
+from her2mri.report.table1 import table1_section
 from her2mri.report.blocks import Section, StudyData, get, load_study, safe_section
 
 __all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
@@ -20,7 +21,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
     ("summary", "Summary", ss.summary_section),
     ("cohort-flow", "Cohort flow", ss.cohort_flow_section),
-    ("table1", "Table 1: characteristics by HER2 class", ss.table1_section),
+    ("table1", "Table 1: characteristics by HER2 class", table1_section),
     ("roc", "ROC curves", ms.roc_section),
     ("metrics", "Diagnostic performance", ms.metrics_section),
     ("delong", "Pairwise DeLong tests", ms.delong_section),

@@ -150,11 +150,14 @@ def delong_section(data: StudyData) -> Section:
         items = []
         for s, block in (task.get("delong") or {}).items():
             models = block.get("models") or []
-            pv = block.get("pvalues") or []
+            correction = str(block.get("correction") or "none")
+            adjusted = correction != "none" and block.get("pvalues_adjusted")
+            pv = (block.get("pvalues_adjusted") if adjusted else block.get("pvalues")) or []
             if len(models) < 2 or len(pv) != len(models):
                 continue
-            correction = block.get("correction", "none")
-            caption = f"{label_task(name, task.get('title'))} — {label_set(s)}; correction: {correction}."
+            how = {"holm": "Holm", "bonferroni": "Bonferroni", "bh": "Benjamini–Hochberg"}.get(correction, correction)
+            caption = (f"{label_task(name, task.get('title'))} — {label_set(s)}; "
+                       + (f"{how}-adjusted p-values." if adjusted else "unadjusted p-values."))
             items.append(figure(fg.delong_heatmap([label_model(m) for m in models], pv, label_set(s)), caption,
                                 name=f"delong-{name}-{s}"))
         if items:

@@ -39,7 +39,6 @@ __all__ = [
     "subgroup_section",
     "summary_section",
     "survival_section",
-    "table1_section",
     "three_class_section",
     "tripod_section",
     "warnings_section",
@@ -145,39 +144,6 @@ def cohort_flow_section(data: StudyData) -> Section:
                                     caption="Lesions eligible for each task, overall and per set.", name="task-flow-table"))
     for note in cohort.get("notes") or []:
         section.blocks.append(text(str(note), css="note"))
-    return section
-
-
-def table1_section(data: StudyData) -> Section:
-    section = Section(id="table1", title="Table 1: characteristics by HER2 class")
-    for name, task in data.tasks.items():
-        t1 = task.get("table1") or {}
-        if not t1:
-            continue
-        section.blocks.append(heading(label_task(name, task.get("title"))))
-        for s, rows in t1.items():
-            counts = get(task, "counts", s, default={}) or {}
-            pos = f"HER2-{task.get('positive', 'positive')} (n = {counts.get('positive', '?')})"
-            negative = task.get("negative") or ["negative"]
-            neg = f"HER2-{'/'.join(negative) if isinstance(negative, list) else negative} (n = {counts.get('negative', '?')})"
-            body = []
-            last = None
-            for row in rows:
-                var = row.get("variable")
-                first = var != last
-                last = var
-                level = row.get("level")
-                body.append([label_variable(var) if first else "", "" if level in (None, "") else str(level).replace("_", " "),
-                             fmt_value(row.get("positive")), fmt_value(row.get("negative")),
-                             fmt_pvalue(row.get("pvalue")) if row.get("pvalue") is not None else "",
-                             fmt_pvalue(row.get("pvalue_adjusted")) if row.get("pvalue_adjusted") is not None else "",
-                             row.get("test") or ""])
-            section.blocks.append(table(["Variable", "Level", pos, neg, "p", "Adjusted p", "Test"], body,
-                                        caption=f"{label_task(name, task.get('title'))} — {label_set(s)}.",
-                                        note="Continuous variables: median (IQR) unless stated; categorical: n (%).",
-                                        name=f"table1-{name}-{s}", numeric_from=2))
-    if not section.blocks:
-        return _none("table1", "Table 1: characteristics by HER2 class", "no table1 block in results.json")
     return section
 
 
