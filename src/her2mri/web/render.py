@@ -13,7 +13,8 @@ __all__ = ["display_value", "waterfall_svg"]
 
 _WIDTH = 700
 _LABEL_W = 270
-_PLOT_W = 330
+_PLOT_W = 340
+_VALUE_X = _WIDTH - 4
 _ROW_H = 24
 _TOP = 30
 _MAX_ROWS = 10
@@ -38,7 +39,8 @@ def display_value(schema: InputSchema, feature: str, value: Any) -> str:
 
 def _fmt(value: float) -> str:
     sign = "+" if value >= 0 else "\u2212"
-    return f"{sign}{abs(value):.2f}"
+    digits = 3 if 0 < abs(value) < 0.01 else 2
+    return f"{sign}{abs(value):.{digits}f}"
 
 
 def waterfall_svg(task: TaskPublic, schema: InputSchema) -> str:
@@ -86,8 +88,7 @@ def waterfall_svg(task: TaskPublic, schema: InputSchema) -> str:
             f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.1f}" height="{_ROW_H - 6}" fill="{colour}">'
             f"<title>{escape(label)}: {_fmt(value)}</title></rect>"
         )
-        parts.append(f'<text x="{x1 + 4 if value > 0 else x0 - 4:.1f}" y="{y + 16}" '
-                     f'text-anchor="{"start" if value > 0 else "end"}" class="val">{_fmt(value)}</text>')
+        parts.append(f'<text x="{_VALUE_X}" y="{y + 16}" text-anchor="end" class="val">{_fmt(value)}</text>')
         start = end
     bottom = _TOP + _ROW_H * len(rows)
     for value, text in ((base, f"average {base:.2f}"), (final, f"this case {final:.2f}")):

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from her2mri.bundle import RESEARCH_USE_STATEMENT, ModelBundle
 from her2mri.bundle.schema import InputColumn
+from her2mri.cohort.vocabulary import COLUMNS
 from her2mri.exceptions import CohortError
 from her2mri.web.deps import TOKEN_COOKIE, BundleDep, SettingsDep, StoreDep, require_token, token_is_valid
 from her2mri.web.render import contribution_summary, display_value, waterfall_svg
@@ -22,6 +23,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+_VOCABULARY_ORDER = tuple(COLUMNS)
 _GROUPS = (
     ("birads", "MRI — BI-RADS descriptors"),
     ("quantitative", "MRI — quantitative values"),
@@ -32,7 +34,18 @@ _GROUPS = (
 def _label(spec: InputColumn) -> str:
     text = (spec.description or spec.name.replace("_", " ")).strip()
     text = text.split(";")[0].rstrip(".")
+    if spec.unit:
+        text = text.replace(f" in {spec.unit}", "")
     return text[:1].upper() + text[1:]
+
+
+def _order(name: str) -> int:
+    if name == "lesion_type":
+        return -1
+    try:
+        return _VOCABULARY_ORDER.index(name)
+    except ValueError:
+        return len(_VOCABULARY_ORDER)
 
 
 def _field(spec: InputColumn, value: Any) -> dict[str, Any]:
@@ -43,12 +56,8 @@ def _field(spec: InputColumn, value: Any) -> dict[str, Any]:
         options = [("yes", "yes"), ("no", "no")]
     hint = ""
     if spec.kind == "numeric":
-        parts = []
-        if spec.unit:
-            parts.append(spec.unit)
         if spec.plausible is not None:
-            parts.append(f"plausible {spec.plausible[0]:g}–{spec.plausible[1]:g}")
-        hint = ", ".join(parts)
+            hint = f"plausible {spec.plausible[0]:g}–{spec.plausible[1]:g}" + (f" {spec.unit}" if spec.unit else "")
     return {
         "name": spec.name,
         "label": _label(spec),
@@ -73,7 +82,7 @@ def _form_groups(bundle: ModelBundle, values: dict[str, Any]) -> list[dict[str, 
     names = bundle.schema.names
     if "lesion_type" not in names and any(c.applies_to for c in bundle.schema.columns):
         groups["birads"].append(_field(lesion_type, values.get("lesion_type")) | {"not_input": True})
-    for spec in bundle.schema.columns:
+    for spec in sorted(bundle.schema.columns, key=lambda c: _order(c.name)):
         key = spec.group if spec.group in groups else "quantitative"
         groups[key].append(_field(spec, values.get(spec.name)))
     return [{"title": title, "fields": groups[key]} for key, title in _GROUPS if groups[key]]
@@ -94,6 +103,22 @@ def _context(request: Request, bundle: ModelBundle, settings: Any, **extra: Any)
         "general_errors": [],
         **extra,
     }
+
+
+def _decision_text(bundle: ModelBundle, prediction: Any) -> str:
+    """How the call was reached at the thresholds, stage by stage (it need not be the largest probability)."""
+    tasks = {t.task: t for t in prediction.tasks}
+    steps = []
+    for name in bundle.stages:
+        t = tasks[name]
+        met = t.probability >= t.threshold
+        steps.append(
+            f"P({t.positive_label}) {100 * t.probability:.1f}% {'≥' if met else '<'} threshold "
+            f"{100 * t.threshold:.1f}% → {t.positive_label if met else 'not ' + t.positive_label}"
+        )
+        if met:
+            break
+    return "; then ".join(steps)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -144,6 +169,7 @@ async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep
             {
                 "task": nomo.task,
                 "model_name": nomo.model_name,
+                "chosen_model": bundle.task_models[nomo.task].model_name if nomo.task in bundle.task_models else "",
                 "total": nomo.total_points,
                 "probability": nomo.probability,
                 "rows": [(f, display_value(schema, f, prediction.inputs.get(f)), p) for f, p in rows],
@@ -151,8 +177,7 @@ async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep
         )
     context = _context(
         request, bundle, settings, values=values, prediction=prediction, waterfalls=waterfalls,
-        summaries=summaries, nomograms=nomogram_rows,
-        chosen_linear=all(tm.model_name == "lr" for tm in bundle.task_models.values()),
+        summaries=summaries, nomograms=nomogram_rows, decision=_decision_text(bundle, prediction),
     )
     response = templates.TemplateResponse(request, "index.html.j2", context)
     if settings.token is not None and token:
