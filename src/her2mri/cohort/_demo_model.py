@@ -35,6 +35,7 @@ EXTENT_BY_CLASS = np.array([0.3, 0.45, 0.8])
 signs (multifocality, NME component, edema, vessel sign, adenopathy, associated signs). The signs are therefore
 correlated, redundant evidence, as in real reads, instead of independent votes."""
 PAPER_N = np.array([125.0, 369.0, 128.0])
+PAPER_N_NEGATIVE = 485.0
 """Lesions per class in seed 004's training set (weights of the fit and the tests' sampling tolerance)."""
 N_STATES = 16  # state index = 2 * (class × subtype index) + extent
 STATE_BASE = np.repeat(np.arange(8), 2)
@@ -104,6 +105,16 @@ _TARGET_ROWS: list[tuple[str, str, tuple[str, ...], float, float, float]] = [
     ("t_category", "T1", ("T1",), 0.520, 0.428, 0.328),
     ("menopausal_status", "Postmenopausal", ("post",), 0.568, 0.537, 0.578),
 ]
+# Seed 004 Table 1 (training set), HER2-negative column, for the rows it reports.
+_TABLE1_NEGATIVE = {
+    ("histologic_grade", "III"): 0.297, ("lesion_number", "Multifocal or multicentric"): 0.301,
+    ("intratumoral_edema", "Present"): 0.282, ("peritumoral_edema", "Present"): 0.328,
+    ("lesion_type", "Mass with NME, among masses"): 0.128, ("mass_shape", "Round or oval"): 0.285,
+    ("adjacent_vessel_sign", "Positive"): 0.330, ("axillary_adenopathy", "Yes"): 0.315,
+    ("accompanying_signs", "Yes"): 0.227, ("er_status", "Positive ≥1%"): 0.802,
+    ("pr_status", "Positive ≥1%"): 0.744, ("hr_status", "Positive"): 0.827, ("ki67_status", "High (≥20%)"): 0.660,
+    ("t_category", "T1"): 0.460, ("tic_type", "Wash-out"): 0.713, ("menopausal_status", "Postmenopausal"): 0.551,
+}
 # Continuous targets: variable, statistic, zero, low, positive (centre 1, i.e. before any scanner shift).
 _CONTINUOUS_TARGETS = [
     ("age", "mean", 53.71, 53.26, 53.64),
@@ -116,10 +127,12 @@ _CONTINUOUS_TARGETS = [
 def demo_targets() -> pd.DataFrame:
     """The generator's marginal targets per HER2 class (proportions, or a mean/median for continuous rows)."""
     rows = [{"variable": v, "level": lvl, "levels": "|".join(cov), "statistic": "proportion",
-             "zero": z, "low": lo, "positive": p, "source": "seed 004 Tables 1-2, training set"}
+             "zero": z, "low": lo, "positive": p, "negative": _TABLE1_NEGATIVE.get((v, lvl), np.nan),
+             "source": "seed 004 Tables 1-2, training set"}
             for v, lvl, cov, z, lo, p in _TARGET_ROWS]
     rows += [{"variable": v, "level": "", "levels": "", "statistic": s, "zero": z, "low": lo, "positive": p,
-              "source": "seed 004 Tables 1-2, training set"} for v, s, z, lo, p in _CONTINUOUS_TARGETS]
+              "negative": np.nan, "source": "seed 004 Tables 1-2, training set"}
+             for v, s, z, lo, p in _CONTINUOUS_TARGETS]
     return pd.DataFrame(rows)
 
 

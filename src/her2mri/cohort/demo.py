@@ -12,6 +12,7 @@ Centre 2 used other hardware: its ADC values read 0.08 ×10⁻³ mm²/s higher a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -140,7 +141,7 @@ def _center_table(n_lesions: int, center: str, rng: np.random.Generator) -> pd.D
     for name, values in patient.items():
         out[name] = values[patient_index]
     age = out["age"]
-    out["menopausal_status"] = np.where(rng.random(n) < 1 / (1 + np.exp(-(age - 51.0) / 2.0)), "post", "pre")
+    out["menopausal_status"] = np.where(rng.random(n) < 1 / (1 + np.exp(-(age - 52.0) / 2.0)), "post", "pre")
     start = np.datetime64("2016-01-01") if center == "center1" else np.datetime64("2018-01-01")
     days = rng.integers(0, 365 * 5, keep)[patient_index]
     out["exam_date"] = np.array([str(start + int(d)) for d in days], dtype=object)
@@ -201,7 +202,7 @@ def make_demo_cohort(n_center1: int = 720, n_center2: int = 300, seed: int = 202
     posterior = m.true_posterior(frame) if len(frame) else np.zeros((0, 3))
     frame["true_p_zero"] = np.round(posterior[:, 0], 6)
     frame["true_p_low"] = np.round(posterior[:, 1], 6)
-    frame["true_p_positive"] = np.round(posterior[:, 2], 6)
+    frame["true_p_positive"] = np.round(1.0 - frame["true_p_zero"] - frame["true_p_low"], 6)  # rows sum to 1
     for name in ("age", "tumor_size_mm", "er_percent", "pr_percent", "ki67_percent"):
         frame[name] = frame[name].astype("Int64")
     return frame.loc[:, list(_COLUMN_ORDER)]
@@ -218,5 +219,6 @@ def _load_default() -> Cohort:
 
 
 def load_demo_cohort() -> Cohort:
-    """The shipped demo cohort, validated (derived labels appended)."""
-    return _load_default()
+    """The shipped demo cohort, validated (derived labels appended); each call returns its own frame copy."""
+    cohort = _load_default()
+    return replace(cohort, frame=cohort.frame.copy())

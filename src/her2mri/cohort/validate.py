@@ -93,6 +93,7 @@ class _Validator:
         self.features: list[str] = []
         self.numeric: dict[str, pd.Series] = {}
         self.n = len(self.raw)
+        self.recomputed: list[str] = []
 
     # ---- column names -------------------------------------------------------------------------
     def rename_columns(self) -> None:
@@ -127,7 +128,7 @@ class _Validator:
         raw = self.raw[name]
         spec = spec_for(name)
         if name in DERIVED_COLUMNS:
-            self.notes.append(f"Column '{name}' is derived by her2mri; the given values were replaced.")
+            self.recomputed.append(name)
             return
         if spec is None and is_radiomics_column(name):
             spec = ColumnSpec(name, "numeric", "quantitative", description="radiomics feature")
@@ -420,6 +421,8 @@ def validate_cohort(frame: pd.DataFrame, *, mapping: MappingLike = None, subtype
         raise kind(message, v.issues)
     v.warnings()
     v.hormone()
+    if v.recomputed:
+        v.notes.append("Derived columns given in the table were recomputed: " + ", ".join(v.recomputed))
     if v.extra:
         v.notes.append("Columns outside the contract kept unchanged: " + ", ".join(v.extra))
     out = v.frame()
