@@ -75,3 +75,13 @@ def test_bootstrap_ci_same_seed_identical(seed):
     assert np.array_equal(a.distribution, b.distribution)
     assert a.to_dict() == b.to_dict()
     assert a.ci_low <= a.ci_high
+
+
+def test_bootstrap_ci_chunked_auc_equals_unchunked(rng, monkeypatch):
+    import her2mri.stats.bootstrap as boot
+
+    y, s = _data(rng)
+    whole = bootstrap_ci(y, s, n_resamples=120, random_state=9)
+    monkeypatch.setattr(boot, "_CHUNK_CELLS", 1000)
+    chunked = bootstrap_ci(y, s, n_resamples=120, random_state=9)
+    assert np.array_equal(whole.distribution, chunked.distribution)

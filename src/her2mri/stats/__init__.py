@@ -17,6 +17,7 @@ from her2mri.stats.calibration import (
 )
 from her2mri.stats.decision_curve import clinical_impact, decision_curve, net_benefit, optimal_threshold
 from her2mri.stats.diagnostic import diagnostic_metrics, proportion_ci
+from her2mri.stats.drift import DriftResult, feature_drift
 from her2mri.stats.hypothesis import (
     FisherTooLargeError,
     anova_oneway,
@@ -29,6 +30,7 @@ from her2mri.stats.hypothesis import (
     shapiro_wilk,
     t_test,
 )
+from her2mri.stats.mrmc import MrmcResult, or_hillis
 from her2mri.stats.regression import design_matrix, logistic_regression
 from her2mri.stats.results import (
     AucResult,
@@ -65,6 +67,7 @@ from her2mri.stats.roc import (
     roc_curve,
     youden_threshold,
 )
+from her2mri.stats.subgroup import SubgroupResult, subgroup_metrics
 from her2mri.stats.survival import (
     concordance_index,
     cox_ph,
@@ -86,6 +89,7 @@ __all__ = [
     "DelongMatrixResult",
     "DelongTestResult",
     "DiagnosticResult",
+    "DriftResult",
     "EstimateWithCI",
     "FisherTooLargeError",
     "HosmerLemeshowResult",
@@ -94,10 +98,12 @@ __all__ = [
     "KaplanMeierResult",
     "KappaResult",
     "LogisticResult",
+    "MrmcResult",
     "OptimismResult",
     "ProportionResult",
     "RocCurveResult",
     "StatsInputError",
+    "SubgroupResult",
     "Table1Result",
     "TestResult",
     "ThresholdResult",
@@ -120,6 +126,7 @@ __all__ = [
     "delong_test_unpaired",
     "design_matrix",
     "diagnostic_metrics",
+    "feature_drift",
     "fisher_exact",
     "hosmer_lemeshow",
     "icc",
@@ -133,6 +140,7 @@ __all__ = [
     "net_benefit",
     "optimal_threshold",
     "optimism_corrected",
+    "or_hillis",
     "p_adjust",
     "proportion_ci",
     "resample_counts",
@@ -141,6 +149,7 @@ __all__ = [
     "shapiro_wilk",
     "standardized_mean_difference",
     "stratify_by_score",
+    "subgroup_metrics",
     "t_test",
     "table1",
     "table1_by_set",

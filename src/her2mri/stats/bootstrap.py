@@ -86,8 +86,15 @@ def resample_counts(y_true: Any, *, n_resamples: int, groups: Any = None, strati
     return counts[:, unit] if groups is not None else counts
 
 
+#: rows × cases processed at once by the vectorised AUC (bounds temporary memory to ~100 MB)
+_CHUNK_CELLS = 4_000_000
+
+
 def _auc_from_counts(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Mann–Whitney AUC for every row of the count matrix ``w`` (ties ½); NaN when a class is absent."""
+    rows = max(1, _CHUNK_CELLS // max(1, y.size))
+    if w.shape[0] > rows:
+        return np.concatenate([_auc_from_counts(y, s, w[i:i + rows]) for i in range(0, w.shape[0], rows)])
     order = np.argsort(s, kind="mergesort")
     s_sorted = s[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
