@@ -81,7 +81,7 @@ def test_extract_features_interrupted_then_resumed_gives_identical_table(
     monkeypatch.setattr(extract_module, "extract_case", interrupting)
     with pytest.raises(KeyboardInterrupt):
         extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
-    parts = sorted(output_paths(out)["parts"].glob("*.parquet"))
+    parts = sorted(output_paths(out)["parts"].glob("*.json"))
     assert len(parts) == 3
     monkeypatch.setattr(extract_module, "extract_case", original)
     resumed = extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)

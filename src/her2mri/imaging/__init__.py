@@ -11,6 +11,7 @@ from her2mri.imaging.io import (
     check_image_mask,
     load_mask,
     load_series,
+    load_series_volume,
     load_volume,
     save_volume,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "initial_enhancement_class",
     "load_mask",
     "load_series",
+    "load_series_volume",
     "load_settings",
     "load_volume",
     "make_phantom_cases",

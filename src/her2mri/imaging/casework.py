@@ -18,7 +18,7 @@ from her2mri.exceptions import ImagingError
 from her2mri.imaging.dce import dce_kinetics
 from her2mri.imaging.dwi import AdcModel, KurtosisModel
 from her2mri.imaging.histogram import HISTOGRAM_METRICS, adc_minimum, roi_histogram
-from her2mri.imaging.io import check_image_mask, load_mask, load_series, load_volume
+from her2mri.imaging.io import check_image_mask, load_mask, load_series, load_series_volume, load_volume
 from her2mri.imaging.manifest import CaseSpec, SeriesSpec
 from her2mri.imaging.preprocess import preprocess_image
 from her2mri.imaging.radiomics import extract_radiomics
@@ -106,30 +106,49 @@ def _dce_features(series: _LoadedSeries, settings: ExtractionSettings, prov: dic
     return result.features()
 
 
+def _series_volume(spec: SeriesSpec, index: int) -> sitk.Image:
+    """One volume of a series without reading the others (a 3-D file, or one volume of a 4-D file)."""
+    if not spec.is_4d:
+        return load_volume(spec.images[index])
+    return load_series_volume(spec.images[0], index, n_expected=len(spec.values))
+
+
 def _radiomics_input(
-    name: str, case: CaseSpec, loaded: dict[str, _LoadedSeries]
+    name: str, case: CaseSpec, loaded: dict[str, _LoadedSeries], where: str
 ) -> tuple[sitk.Image, sitk.Image] | None:
     """The image and mask a radiomics sequence name refers to, or None if the case lacks it."""
     match_b = _DWI_B_RE.match(name)
     match_dce = _DCE_RE.match(name)
-    if match_b and "dwi" in loaded:
-        series = loaded["dwi"]
-        hits = np.flatnonzero(np.isclose(series.values, float(match_b.group(1))))
-        return (series.volumes[int(hits[0])], series.mask) if hits.size else None
-    if match_dce and "dce" in loaded:
-        series = loaded["dce"]
-        times = np.asarray(series.values)
-        order = np.argsort(times, kind="stable")
-        n_pre = int(np.count_nonzero(times <= 0)) or 1
-        phase = int(match_dce.group(1))
-        position = n_pre - 1 + phase
-        return (series.volumes[int(order[position])], series.mask) if position < len(order) else None
+    if match_b or match_dce:
+        series_name = "dwi" if match_b else "dce"
+        spec = case.get(series_name)
+        if spec is None:
+            return None
+        values = np.asarray(spec.values, dtype=float)
+        if match_b:
+            hits = np.flatnonzero(np.isclose(values, float(match_b.group(1))))
+            if hits.size == 0:
+                return None
+            index = int(hits[0])
+        else:
+            order = np.argsort(values, kind="stable")
+            n_pre = int(np.count_nonzero(values <= 0)) or 1
+            position = n_pre - 1 + int(match_dce.group(1))
+            if position >= len(order):
+                return None
+            index = int(order[position])
+        if series_name in loaded:
+            return loaded[series_name].volumes[index], loaded[series_name].mask
+        image = _series_volume(spec, index)
+        mask = load_mask(spec.masks[0] if spec.is_4d else spec.masks[index])
+        check_image_mask(image, mask, name=f"{where} {name}")
+        return image, mask
     spec = case.get(name)
     if spec is None or name in ("dwi", "dce"):
         return None
     image = load_volume(spec.images[0])
     mask = load_mask(spec.masks[0])
-    check_image_mask(image, mask, name=f"{name} image '{spec.images[0]}'")
+    check_image_mask(image, mask, name=f"{where} {name} image '{spec.images[0]}'")
     return image, mask
 
 
@@ -147,11 +166,11 @@ def _extract(case: CaseSpec, settings: ExtractionSettings, where: str) -> CaseRe
     provenance: dict[str, object] = {"settings_sha256": settings.sha256()}
     features: dict[str, object] = {}
     loaded: dict[str, _LoadedSeries] = {}
-    for name in ("dwi", "dce"):
-        spec = case.get(name)
-        if spec is not None:
-            loaded[name] = _load_series(spec, where)
     if settings.quantitative:
+        for name in ("dwi", "dce"):
+            spec = case.get(name)
+            if spec is not None:
+                loaded[name] = _load_series(spec, where)
         missing = []
         if "dwi" in loaded:
             features.update(_diffusion_features(loaded["dwi"], settings, provenance))
@@ -166,7 +185,7 @@ def _extract(case: CaseSpec, settings: ExtractionSettings, where: str) -> CaseRe
     skipped = []
     steps_record: dict[str, list[dict[str, object]]] = {}
     for name in settings.sequences:
-        found = _radiomics_input(name, case, loaded)
+        found = _radiomics_input(name, case, loaded, where)
         if found is None:
             skipped.append(name)
             continue

@@ -2,7 +2,8 @@
 
 :func:`extract_features` runs :func:`her2mri.imaging.casework.extract_case` for every case of a manifest (a
 lesion as segmented by one reader). Each finished case is written at once to
-``<out stem>.parts/<case key>.<settings hash>.parquet`` through a temporary file and an atomic rename, so an
+``<out stem>.parts/<case key>.<settings hash>.json`` (features, diagnostics, provenance; floats written with
+full precision) through a temporary file and an atomic rename, so an
 interrupted run loses at most the cases in flight; a rerun with the same settings skips cases already done.
 The final tables are assembled from the part files, sorted by patient, lesion and reader, so an interrupted
 and resumed run gives exactly the table an uninterrupted run gives. A failing case is recorded (type and
@@ -76,7 +77,7 @@ def output_paths(out: PathLike) -> dict[str, Path]:
 
 
 def _part_path(parts: Path, case: CaseSpec, settings_hash: str) -> Path:
-    return parts / f"{case.key}.{settings_hash[:12]}.parquet"
+    return parts / f"{case.key}.{settings_hash[:12]}.json"
 
 
 def _process_case(case: CaseSpec, settings: ExtractionSettings, parts_dir: str, threads: int | None = None) -> dict[str, str]:
@@ -92,14 +93,17 @@ def _process_case(case: CaseSpec, settings: ExtractionSettings, parts_dir: str, 
         return {**status, "status": "failed", "error_type": type(exc).__name__, "message": str(exc)}
     row: dict[str, object] = {"patient_id": case.patient_id, "lesion_id": case.lesion_id, "reader": case.reader}
     row.update(result.features)
-    row["_diagnostics"] = json.dumps(result.diagnostics, sort_keys=True)
-    row["_provenance"] = json.dumps(result.provenance, sort_keys=True, default=str)
-    row["_settings_sha256"] = settings.sha256()
+    part = {
+        "row": row,
+        "_diagnostics": result.diagnostics,
+        "_provenance": result.provenance,
+        "_settings_sha256": settings.sha256(),
+    }
     target = _part_path(Path(parts_dir), case, settings.sha256())
     handle, temp = tempfile.mkstemp(dir=parts_dir, suffix=".tmp")
-    os.close(handle)
     try:
-        pd.DataFrame([row]).to_parquet(temp, index=False)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(part, stream, default=str)
         os.replace(temp, target)
     finally:
         if os.path.exists(temp):
@@ -137,10 +141,13 @@ def _run_dask(cases: list[CaseSpec], settings: ExtractionSettings, parts: str, a
 
 
 def _read_parts(paths: list[Path]) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in paths]
-    if not frames:
+    rows = []
+    for path in paths:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        rows.append({**part["row"], **{key: part[key] for key in _META}})
+    if not rows:
         return pd.DataFrame(columns=[*ID_COLUMNS, *_META])
-    return pd.concat(frames, ignore_index=True, sort=False)
+    return pd.DataFrame(rows)
 
 
 def _order_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,10 +162,10 @@ def _diagnostics_table(raw: pd.DataFrame) -> pd.DataFrame:
     records = []
     for row in raw.to_dict("records"):
         ids = {c: row[c] for c in ID_COLUMNS}
-        for sequence, values in json.loads(row["_diagnostics"]).items():
+        for sequence, values in row["_diagnostics"].items():
             for key, value in values.items():
                 records.append({**ids, "sequence": sequence, "key": key, "value": value})
-        for key, value in json.loads(row["_provenance"]).items():
+        for key, value in row["_provenance"].items():
             records.append({**ids, "sequence": "her2mri", "key": key, "value": json.dumps(value, sort_keys=True)})
     columns = [*ID_COLUMNS, "sequence", "key", "value"]
     frame = pd.DataFrame(records, columns=columns)

@@ -23,6 +23,7 @@ __all__ = [
     "check_image_mask",
     "load_mask",
     "load_series",
+    "load_series_volume",
     "load_volume",
     "save_volume",
 ]
@@ -164,6 +165,23 @@ def load_series(paths: list[PathLike] | PathLike, *, n_expected: int | None = No
             )
             raise ImagingError(msg)
     return volumes
+
+
+def load_series_volume(path: PathLike, index: int, *, n_expected: int | None = None) -> sitk.Image:
+    """Volume ``index`` (0-based) of a 4-D file, read without converting the other volumes."""
+    image = _read_any(path)
+    n = image.GetSize()[3] if image.GetDimension() == 4 else 1
+    if n_expected is not None and n != n_expected:
+        msg = (
+            f"Series '{path}' holds {n} volumes but the manifest lists {n_expected} b-values/times. "
+            "List one value per volume, separated by ';' (e.g. '0;800;1400;2000')."
+        )
+        raise ImagingError(msg)
+    if image.GetDimension() != 4:
+        return sitk.Cast(image, sitk.sitkFloat64)
+    size = list(image.GetSize())
+    volume = sitk.Extract(image, [*size[:3], 0], [0, 0, 0, int(index)])
+    return sitk.Cast(volume, sitk.sitkFloat64)
 
 
 def save_volume(image: sitk.Image, path: PathLike) -> Path:

@@ -229,7 +229,10 @@ def extract_radiomics(
     """
     cfg = settings or RadiomicsSettings()
     extractor = _extractor(cfg)
-    mask = sitk.Cast(mask, sitk.sitkUInt8) * cfg.label if cfg.label != 1 else sitk.Cast(mask, sitk.sitkUInt8)
+    if mask.GetPixelID() != sitk.sitkUInt8:
+        mask = sitk.Cast(mask, sitk.sitkUInt8)
+    if cfg.label != 1:
+        mask = mask * cfg.label
     try:
         raw = extractor.execute(image, mask, label=cfg.label)
     except (ValueError, RuntimeError, IndexError) as exc:

@@ -91,13 +91,17 @@ def feature_icc(
     names = _numeric_features(readers_table, features)
     counts = readers_table.groupby(list(_ID))[reader_column].nunique()
     complete = counts[counts == len(readers)].index
-    indexed = readers_table.set_index(list(_ID))
-    indexed = indexed.loc[indexed.index.isin(complete)]
+    keyed = readers_table.assign(**{reader_column: readers_table[reader_column].astype(str)})
+    keyed = keyed.drop_duplicates([*_ID, reader_column]).set_index([*_ID, reader_column])
+    keyed = keyed.loc[keyed.index.droplevel(reader_column).isin(complete), names]
     n = len(complete)
+    # one array (lesion, reader, feature) instead of one pivot per feature
+    cube = np.stack(
+        [keyed.xs(r, level=reader_column).reindex(complete).to_numpy(dtype=float) for r in readers], axis=1
+    ) if n else np.empty((0, len(readers), len(names)))
     rows = []
-    for name in names:
-        wide = indexed.pivot_table(index=list(_ID), columns=reader_column, values=name, aggfunc="first", dropna=False)
-        ratings = wide.reindex(columns=list(readers)).to_numpy(dtype=float)
+    for position, name in enumerate(names):
+        ratings = cube[:, :, position]
         ratings = ratings[np.all(np.isfinite(ratings), axis=1)]
         sequence = name.split("__", 1)[0] if "__" in name else "quantitative"
         row = {"feature": name, "sequence": sequence, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
