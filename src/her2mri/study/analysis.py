@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from her2mri.exceptions import FitError
 from her2mri.study.results import json_safe
 
 if TYPE_CHECKING:
@@ -101,6 +102,18 @@ def _design_matrix(frame: pd.DataFrame, columns: list[str], kinds: dict[str, lis
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index), terms
 
 
+def _full_rank(design: pd.DataFrame) -> pd.DataFrame:
+    """Keep columns in order while each adds rank (with an intercept); collinear dummies are dropped."""
+    kept: list[str] = []
+    current = np.ones((len(design), 1))
+    for column in design.columns:
+        candidate = np.column_stack([current, design[column].to_numpy(dtype=float)])
+        if np.linalg.matrix_rank(candidate) > current.shape[1]:
+            kept.append(column)
+            current = candidate
+    return design[kept]
+
+
 def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Multivariable LR (her2mri.stats.logistic_regression) on the LR model's strongest inputs + nomogram data.
 
@@ -128,7 +141,14 @@ def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict
     rows = context.design.train[state.mask[context.design.train]]
     train = frame.iloc[rows]
     design, terms = _design_matrix(train, chosen, column_kinds(frame, chosen))
-    result = stats.logistic_regression(design.reset_index(drop=True), state.labels[rows])
+    design = _full_rank(design)
+    terms = [dict(t, columns=[c for c in t["columns"] if c in design.columns]) for t in terms]
+    terms = [t for t in terms if t["columns"]]
+    try:
+        result = stats.logistic_regression(design.reset_index(drop=True), state.labels[rows])
+    except FitError as exc:
+        context.warn(f"Multivariable logistic regression for task {state.name} not reported: {exc}")
+        return None, None
     table = result.to_frame()
     records = json_safe(table.to_dict(orient="records"))
     coef = dict(zip(table["term"].astype(str), table["coef"].astype(float), strict=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,6 +82,13 @@ def _task_model(context: StudyContext, name: str, model: str) -> Any:
 
     state = context.tasks[name]
     fitted = state.models[model]
+    pipeline = fitted.pipeline
+    steps = dict(getattr(pipeline, "named_steps", {}))
+    if "harmonize" in steps and getattr(steps["harmonize"], "unlabelled_data", None) is not None:
+        # the fitted ComBat estimates already include the pooled unlabelled lesions; the bundle does not need
+        # (and must not store) those raw rows
+        pipeline = copy.deepcopy(pipeline)
+        pipeline.set_params(harmonize__unlabelled_data=None)
     negative = "nonzero" if name == "zero_vs_nonzero" else (
         "negative" if name == "positive_vs_negative" else "_".join(state.task.negative))
     metrics = {
@@ -88,7 +96,7 @@ def _task_model(context: StudyContext, name: str, model: str) -> Any:
         for set_name in context.design.sets
     }
     return TaskModel(
-        task=name, model_name=model, pipeline=fitted.pipeline, threshold=float(state.thresholds[model]),
+        task=name, model_name=model, pipeline=pipeline, threshold=float(state.thresholds[model]),
         input_columns=tuple(fitted.columns), positive_label=state.task.positive, negative_label=negative,
         metrics={"auc": metrics, "cv_auc": fitted.cv_auc},
     )
