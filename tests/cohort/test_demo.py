@@ -8,7 +8,13 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 
-from her2mri.cohort import NOT_APPLICABLE, demo_cohort_path, load_demo_cohort, make_demo_cohort, validate_cohort
+from her2mri.cohort import (
+    NOT_APPLICABLE,
+    demo_cohort_path,
+    load_demo_cohort,
+    make_demo_cohort,
+    validate_cohort,
+)
 from her2mri.cohort import _demo_model as model
 from her2mri.cohort.demo import DEMO_FEATURES, DEMO_TARGETS, true_posterior
 
@@ -143,7 +149,8 @@ def test_load_demo_cohort_structure() -> None:
     assert (multi["lesion_number"] == "multiple").all()
     assert multi.groupby("patient_id")["her2_category"].nunique().max() == 1
     nme = frame[frame["lesion_type"] == "nme"]
-    assert len(nme) > 0 and (nme["mass_shape"] == NOT_APPLICABLE).all()
+    assert len(nme) > 0
+    assert (nme["mass_shape"] == NOT_APPLICABLE).all()
     assert (frame.loc[frame["lesion_type"] == "mass", "nme_distribution"] == NOT_APPLICABLE).all()
     for column in ("ki67_percent", "adc_min", "eer", "t2_signal"):
         assert 0.01 < frame[column].isna().mean() < 0.08

@@ -61,7 +61,9 @@ def test_her2_category_ish_only_negative_gives_binary_negative() -> None:
 def test_her2_category_ihc2_with_reported_ish_uses_reported_call() -> None:
     out = her2_category(np.array(["2+", "2+", "2+"], dtype=object), np.full(3, np.nan),
                         np.array(["positive", "negative", "equivocal"], dtype=object))
-    assert out[0] == "positive" and out[1] == "low" and pd.isna(out[2])
+    assert out[0] == "positive"
+    assert out[1] == "low"
+    assert pd.isna(out[2])
 
 
 def test_er_low_flags_one_to_ten_percent_inclusive() -> None:
@@ -74,7 +76,8 @@ def test_hr_status_positive_if_either_receptor_positive() -> None:
     out = hr_status(np.array(["positive", "negative", "negative", np.nan, np.nan], dtype=object),
                     np.array(["negative", "positive", "negative", "negative", "positive"], dtype=object))
     assert list(out[:3]) == ["positive", "positive", "negative"]
-    assert pd.isna(out[3]) and out[4] == "positive"
+    assert pd.isna(out[3])
+    assert out[4] == "positive"
 
 
 def test_her2_disagreements_lists_rows_that_disagree() -> None:

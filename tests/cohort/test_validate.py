@@ -183,7 +183,8 @@ def test_validate_cohort_ultralow_flag_on_ihc0() -> None:
     frame = pd.DataFrame({"patient_id": list("abc"), "her2_ihc": ["0", "0", "1+"],
                           "her2_ihc0_subtype": ["ultralow", "null", ""]})
     flags = validate_cohort(frame).frame["her2_ultralow"].tolist()
-    assert flags[:2] == [1.0, 0.0] and np.isnan(flags[2])
+    assert flags[:2] == [1.0, 0.0]
+    assert np.isnan(flags[2])
 
 
 def test_validate_cohort_derives_status_from_percent() -> None:

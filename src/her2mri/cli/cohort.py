@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -54,15 +55,19 @@ def _print_summary(cohort: object) -> None:
 
 
 def validate(
-    cohort_path: Path = typer.Argument(..., metavar="COHORT", help="Cohort table (.csv, .tsv, .xlsx, .parquet)."),
-    mapping: Path | None = typer.Option(None, "--mapping", "-m", help="YAML mapping file (rename/recode)."),
-    out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Write the validated cohort with derived columns (format by suffix)."),
-    subtype_variant: str = typer.Option(
-        "st_gallen_2013", "--subtype-variant",
-        help="Molecular subtype definition: st_gallen_2013, st_gallen_2011, maisonneuve_2014, seed_004."),
-    ki67_cutoff: float | None = typer.Option(None, "--ki67-cutoff", help="Ki-67 % cut-off (default per variant)."),
-    pr_cutoff: float | None = typer.Option(None, "--pr-cutoff", help="PR % cut-off for luminal A (default per variant)."),
+    cohort_path: Annotated[Path, typer.Argument(metavar="COHORT",
+                                                help="Cohort table (.csv, .tsv, .xlsx, .parquet).")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML mapping file (rename/recode).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the validated cohort with derived columns (format by suffix).")] = None,
+    subtype_variant: Annotated[str, typer.Option(
+        "--subtype-variant",
+        help="Molecular subtype definition: st_gallen_2013, st_gallen_2011, maisonneuve_2014, seed_004.")
+    ] = "st_gallen_2013",
+    ki67_cutoff: Annotated[float | None, typer.Option(
+        "--ki67-cutoff", help="Ki-67 % cut-off (default per variant).")] = None,
+    pr_cutoff: Annotated[float | None, typer.Option(
+        "--pr-cutoff", help="PR % cut-off for luminal A (default per variant).")] = None,
 ) -> None:
     """Check COHORT against the cohort contract, derive HER2 category and subtypes, and summarise it."""
     import warnings
@@ -83,10 +88,10 @@ def validate(
 
 
 def demo_data(
-    out: Path = typer.Option(..., "--out", "-o", help="Output table (.csv, .tsv, .xlsx, .parquet)."),
-    n_center1: int = typer.Option(720, "--n-center1", min=0, help="Lesions from centre 1."),
-    n_center2: int = typer.Option(300, "--n-center2", min=0, help="Lesions from centre 2 (other scanner)."),
-    seed: int = typer.Option(2026, "--seed", help="Random seed (same seed, same table)."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output table (.csv, .tsv, .xlsx, .parquet).")],
+    n_center1: Annotated[int, typer.Option("--n-center1", min=0, help="Lesions from centre 1.")] = 720,
+    n_center2: Annotated[int, typer.Option("--n-center2", min=0, help="Lesions from centre 2 (other scanner).")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same table).")] = 2026,
 ) -> None:
     """Write a synthetic two-centre demo cohort with known true posteriors (true_p_* columns)."""
     from her2mri.cohort import make_demo_cohort, write_table

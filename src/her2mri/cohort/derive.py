@@ -155,7 +155,8 @@ def her2_disagreements(frame: pd.DataFrame) -> pd.DataFrame:
     if "her2_status" not in frame.columns:
         return pd.DataFrame(columns=columns)
     n = len(frame)
-    get = (lambda c: frame[c].to_numpy(dtype=object) if c in frame.columns else np.full(n, np.nan, dtype=object))
+    def get(c):
+        return (frame[c].to_numpy(dtype=object) if c in frame.columns else np.full(n, np.nan, dtype=object))
     group = (frame["ish_group"].to_numpy(float) if "ish_group" in frame.columns
              else np.asarray(ish_group(get("her2_ish_ratio"), get("her2_copy_number")), dtype=float))
     derived = np.asarray(her2_category(get("her2_ihc"), group, get("her2_ish")), dtype=object)

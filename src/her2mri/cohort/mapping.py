@@ -127,7 +127,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: CohortMapping) -> tuple[pd.DataF
             continue
         raw = out[column]
         tokens = raw.map(lambda v: normalise_token(v) if _present(v) else None)
-        mapped = tokens.map(lambda t: recode.get(t, _KEEP) if t is not None else _KEEP)
+        mapped = tokens.map(lambda t, r=recode: r.get(t, _KEEP) if t is not None else _KEEP)
         keep = mapped.map(lambda v: v is _KEEP)
         out[column] = raw.where(keep, mapped).astype(object)
     for column, factor in mapping.scale.items():

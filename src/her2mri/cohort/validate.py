@@ -264,7 +264,7 @@ class _Validator:
                 message = (f"birads_category has {int(sub.sum())} value(s) 4a/4b/4c (rows "
                            f"{_rows_text(sub)}): these are mammography/ultrasound subdivisions, not MRI BI-RADS "
                            "(5th edition) terms. They are kept as given.")
-                warnings.warn(message, Her2MriWarning, stacklevel=4)
+                warnings.warn(message, Her2MriWarning, stacklevel=3)
                 self.notes.append(message)
 
     # ---- pathology consistency and derivation -----------------------------------------------

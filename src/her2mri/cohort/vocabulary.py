@@ -16,6 +16,9 @@ __all__ = [
     "MISSING_TOKENS",
     "NOT_APPLICABLE",
     "ColumnSpec",
+    "DERIVED_COLUMNS",
+    "LABEL_COLUMNS",
+    "TRUTH_COLUMNS",
     "binary_columns",
     "categorical_columns",
     "histogram_column_spec",
@@ -260,13 +263,19 @@ _SPECS: list[ColumnSpec] = [
           "unclassifiable"), "Surrogate molecular subtype."),
     ColumnSpec("molecular_subtype_reason", "id", "derived", description="Why a lesion is unclassifiable."),
     # simulation truth
-    _num("true_p_zero", "truth", "probability", (0.0, 1.0), "Simulation truth: P(zero | observed features)."),
-    _num("true_p_low", "truth", "probability", (0.0, 1.0), "Simulation truth: P(low | observed features)."),
-    _num("true_p_positive", "truth", "probability", (0.0, 1.0), "Simulation truth: P(positive | observed features)."),
+    ColumnSpec("true_p_zero", "truth", "truth", unit="probability", plausible=(0.0, 1.0),
+               description="Simulation truth: P(zero | observed features). Never a feature."),
+    ColumnSpec("true_p_low", "truth", "truth", unit="probability", plausible=(0.0, 1.0),
+               description="Simulation truth: P(low | observed features). Never a feature."),
+    ColumnSpec("true_p_positive", "truth", "truth", unit="probability", plausible=(0.0, 1.0),
+               description="Simulation truth: P(positive | observed features). Never a feature."),
 ]
 COLUMNS: dict[str, ColumnSpec] = {spec.name: spec for spec in _SPECS}
 """The cohort contract: canonical column name → :class:`ColumnSpec`."""
 
+LABEL_COLUMNS = ("her2_ihc", "her2_ish", "her2_ish_ratio", "her2_copy_number", "her2_ihc0_subtype", "her2_status",
+                 "her2_guideline")
+"""Input columns that define the HER2 label: never use them as features."""
 DERIVED_COLUMNS = tuple(name for name, spec in COLUMNS.items() if spec.group == "derived")
 TRUTH_COLUMNS = tuple(name for name, spec in COLUMNS.items() if spec.group == "truth")
 
