@@ -156,3 +156,19 @@ def test_explain_rejects_empty_background(frame) -> None:
     pipe = _pipeline(LogisticRegression(max_iter=500)).fit(X, y)
     with pytest.raises(ValueError, match="at least one row"):
         explain(pipe, X.iloc[:0], X)
+
+
+@pytest.mark.parametrize(("model", "selectors"), [("lr", [("lasso", {})]), ("gbdt", [])])
+def test_explain_her2mri_pipeline_aggregates_to_cohort_columns(frame, model, selectors) -> None:
+    from her2mri.models.pipeline import build_pipeline
+
+    X, y = frame
+    pipe = build_pipeline(numeric=NUMERIC, categorical=CATEGORICAL, binary=[], selectors=selectors, model=model,
+                          random_state=0).fit(X, y)
+    result = explain(pipe, X, X.iloc[:6])
+    assert result.method in ("linear", "tree")
+    assert result.output == "log_odds"
+    assert set(result.feature_names) == set(NUMERIC + CATEGORICAL)
+    np.testing.assert_allclose(
+        result.base_value + result.values.sum(axis=1), pipe.decision_function(X.iloc[:6]), atol=1e-8
+    )

@@ -35,6 +35,9 @@ __all__ = ["Explanation", "explain", "format_contributions"]
 ExplainMethod = Literal["linear", "tree", "permutation"]
 ExplainOutput = Literal["log_odds", "probability"]
 
+_PERMUTATIONS = 10
+"""Antithetic permutations sampled per explained row by the model-agnostic explainer."""
+
 _TREE_CLASSES = (
     "RandomForestClassifier",
     "ExtraTreesClassifier",
@@ -319,7 +322,7 @@ def _permutation(
     for i in range(target.shape[0]):
         if rows and time.perf_counter() - start > time_budget_s:
             break
-        result = explainer(target[i : i + 1], max_evals=max(2 * p + 1, 500), silent=True)
+        result = explainer(target[i : i + 1], max_evals=_PERMUTATIONS * (2 * p + 1), silent=True)
         rows.append(np.asarray(result.values, dtype=float).reshape(-1))
     base = float(f(bg).mean())
     values = np.vstack(rows) if rows else np.empty((0, p))
