@@ -239,6 +239,7 @@ class StudyConfig(_Section):
     schema_version: Literal[1] = SCHEMA_VERSION
     name: str = "her2mri study"
     seed: int = 2026
+    n_jobs: int = Field(1, ge=1, le=64)
     cohort: CohortSection
     tasks: TasksSection
     design: DesignSection = Field(default_factory=DesignSection)

@@ -29,9 +29,11 @@ def demo_config_dict(*, fast: bool = False, hierarchy: str = "positive_first") -
         "schema_version": 1,
         "name": "her2mri demonstration study (two centres, seed 004 design)",
         "seed": 2026,
+        "n_jobs": 2,
         "cohort": {"path": str(demo_cohort_path())},
         "tasks": {"names": tasks, "three_class": {"hierarchy": hierarchy}},
-        "design": {"kind": "external", "external_centers": ["center2"], "internal_test_size": 0.3},
+        "design": {"kind": "external", "external_centers": ["center2"], "internal_test_size": 0.3,
+                   "inner_splits": 3 if fast else 5},
         "models": [{"name": name, "classifier": name, "blocks": ["clinical", "birads", "quantitative"]}
                    for name in models],
         "statistics": {"n_bootstrap": 200 if fast else 2000},

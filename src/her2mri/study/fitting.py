@@ -80,13 +80,25 @@ def _fit_params(pipeline: Any, groups: np.ndarray) -> dict[str, Any]:
             if getattr(step, "_accepts_groups", False)}
 
 
+def _fold_scores(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+                 train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    model = clone(pipeline).set_params(**params)
+    model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
+    return np.asarray(model.predict_proba(X.iloc[test])[:, 1], dtype=float)
+
+
 def _oof(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-         folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+         folds: list[tuple[np.ndarray, np.ndarray]], n_jobs: int = 1) -> np.ndarray:
     scores = np.full(len(y), np.nan)
-    for train, test in folds:
-        model = clone(pipeline).set_params(**params)
-        model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
-        scores[test] = model.predict_proba(X.iloc[test])[:, 1]
+    if n_jobs == 1:
+        parts = [_fold_scores(pipeline, params, X, y, groups, train, test) for train, test in folds]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(
+            delayed(_fold_scores)(pipeline, params, X, y, groups, train, test) for train, test in folds)
+    for (_, test), part in zip(folds, parts, strict=True):
+        scores[test] = part
     return scores
 
 
@@ -156,7 +168,7 @@ def fit_model(
     for classifier in candidates:
         pipeline = _build(classifier, spec, kinds, harmonize, config, seed)
         for params in _grid(pipeline, classifier, effective):
-            scores = _oof(pipeline, params, X, y, groups, folds)
+            scores = _oof(pipeline, params, X, y, groups, folds, config.n_jobs)
             auc = _safe_auc(y, scores)
             if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
                 best = (auc, classifier, pipeline, params, scores)
