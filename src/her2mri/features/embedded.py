@@ -10,14 +10,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.multiclass import OneVsRestClassifier
 
 from her2mri.exceptions import FitError
 from her2mri.features._base import BaseSelector, top_k_mask
@@ -104,9 +107,9 @@ class LassoSelector(BaseSelector):
 
     Inner CV: ``StratifiedGroupKFold`` when ``groups`` (patient ids) are passed to ``fit`` (the pipeline's
     ``tune_pipeline`` and ``cross_val_predict_grouped`` route them), else ``StratifiedKFold``. ``Cs`` is an int
-    (a log-grid from 1e-3 to 1e2) or explicit values. ``rule="1se"`` takes the smallest C within one standard
+    (a log-grid from 1e-3 to 10) or explicit values. ``rule="1se"`` takes the smallest C within one standard
     error of the best mean AUC (glmnet's ``lambda.1se``); ``"best"`` the best. ``max_features`` caps the number
-    kept by |coefficient|. Learned: ``C_``, ``cv_scores_`` (C × fold), ``coef_`` and ``scores_`` = |coef|.
+    kept by |coefficient|. Learned: ``C_``, ``n_unconverged_fits_`` (liblinear fits that hit max_iter), ``cv_scores_`` (C × fold), ``coef_`` and ``scores_`` = |coef|.
     Expects standardised features (the preprocessor scales them).
     """
 
@@ -128,13 +131,21 @@ class LassoSelector(BaseSelector):
 
     def _grid(self) -> np.ndarray:
         if isinstance(self.Cs, (int, np.integer)):
-            return np.logspace(-3, 2, int(self.Cs))
+            return np.logspace(-3, 1, int(self.Cs))
         return np.asarray(self.Cs, dtype=float)
 
-    def _fit_one(self, C: float, X: np.ndarray, y: np.ndarray) -> LogisticRegression:
-        return LogisticRegression(
+    def _fit_one(self, C: float, X: np.ndarray, y: np.ndarray) -> Any:
+        model: Any = LogisticRegression(
             C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=self.random_state
-        ).fit(X, y)
+        )
+        if np.unique(y).size > 2:  # liblinear is binary only: one L1 model per class
+            model = OneVsRestClassifier(model)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SklearnConvergenceWarning)
+            model.fit(X, y)
+        if any(issubclass(w.category, SklearnConvergenceWarning) for w in caught):
+            self.n_unconverged_fits_ = getattr(self, "n_unconverged_fits_", 0) + 1
+        return model
 
     def _select(
         self, X: np.ndarray, y: np.ndarray | None, groups: Any = None, **fit_params: Any
@@ -143,6 +154,10 @@ class LassoSelector(BaseSelector):
             msg = f"The 'rule' parameter of LassoSelector must be 'best' or '1se'. Got {self.rule!r} instead."
             raise FitError(msg)
         classes = np.unique(y)
+        if classes.size < 2:
+            msg = "LassoSelector needs two classes in y; got one class. Check the task labels of the training fold."
+            raise FitError(msg)
+        self.n_unconverged_fits_ = 0
         grid = self._grid()
         if classes.size == 2:
             yb = (y == classes[1]).astype(int)
@@ -178,8 +193,12 @@ class LassoSelector(BaseSelector):
             self.C_ = float(grid[-1])
         model = self._fit_one(self.C_, X, y)
         self.estimator_ = model
-        coef = np.abs(np.atleast_2d(model.coef_)).max(axis=0)
-        self.coef_ = model.coef_
+        raw = (
+            np.vstack([np.atleast_2d(m.coef_) for m in model.estimators_])
+            if isinstance(model, OneVsRestClassifier) else np.atleast_2d(model.coef_)
+        )
+        coef = np.abs(raw).max(axis=0)
+        self.coef_ = raw
         mask = coef > 0
         if self.max_features is not None:
             mask &= top_k_mask(coef, self.max_features)

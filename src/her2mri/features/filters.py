@@ -105,7 +105,8 @@ class UnivariateFilter(BaseSelector):
         scores = -np.log10(np.maximum(p, 1e-300))
         mask = p < self.alpha
         k = min(int(self.min_features), X.shape[1])
-        if mask.sum() < k:
+        self.topped_up_ = bool(0 < mask.sum() < k)
+        if self.topped_up_:  # an empty selection is left to the shared fallback (recorded as fallback_used_)
             mask[np.argsort(p, kind="stable")[:k]] = True
         return scores, mask
 
