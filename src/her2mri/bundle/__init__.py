@@ -1,6 +1,12 @@
 """Model bundles: fitted task pipelines with their schema, thresholds, training summary and model card."""
 
-from her2mri.bundle.bundle import BUNDLE_FORMAT_VERSION, ModelBundle, PredictionResult, TaskModel, build_bundle
+from her2mri.bundle.bundle import (
+    BUNDLE_FORMAT_VERSION,
+    ModelBundle,
+    PredictionResult,
+    TaskModel,
+    build_bundle,
+)
 from her2mri.bundle.card import RESEARCH_USE_STATEMENT
 from her2mri.bundle.io import TRUSTED_MODULE_PREFIXES, load_bundle, save_bundle
 from her2mri.bundle.nomogram import Nomogram

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -35,13 +36,18 @@ def _read_cases(path: Path):  # -> pd.DataFrame
 
 
 def predict(
-    cases: Path = typer.Argument(..., help="Cases table (CSV, TSV, Excel or Parquet), one row per lesion."),
-    model: Path = typer.Option(..., "--model", "-m", help="Model bundle directory or .zip (e.g. DIR/model)."),
-    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="Where to write the per-lesion table."),
-    top_k: int = typer.Option(3, "--top-k", min=1, help="Contributing features listed per task."),
-    explain_time_budget_s: float = typer.Option(
-        30.0, "--explain-time-budget", min=0.1, help="Seconds allowed per task for model-agnostic explanations."
+    cases: Annotated[Path, typer.Argument(help="Cases table (CSV, TSV, Excel or Parquet), one row per lesion.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory or .zip (e.g. DIR/model).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the per-lesion table.")] = Path(
+        "predictions.csv"
     ),
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Contributing features listed per task.")] = 3,
+    explain_time_budget_s: Annotated[
+        float,
+        typer.Option(
+            "--explain-time-budget", min=0.1, help="Seconds allowed per task for model-agnostic explanations."
+        ),
+    ] = 30.0,
 ) -> None:
     """Predict HER2 zero / low / positive for each lesion of CASES with a saved model bundle."""
     with user_errors():

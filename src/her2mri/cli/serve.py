@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,17 +11,25 @@ from her2mri.cli._common import console, user_errors
 
 
 def serve(
-    model: Path = typer.Option(..., "--model", "-m", help="Model bundle directory or .zip (e.g. her2mri-demo/model)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; 127.0.0.1 keeps it on this machine."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    database_url: str | None = typer.Option(
-        None, "--database-url", help="SQLAlchemy URL of the prediction store (default: SQLite next to the model)."
-    ),
-    token: str | None = typer.Option(
-        None, "--token", envvar="HER2MRI_TOKEN", help="Require this bearer token for the API and the form."
-    ),
-    max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1024, help="Largest request body accepted."),
-    max_batch: int = typer.Option(500, "--max-batch", min=1, help="Most cases in one batch request."),
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model bundle directory or .zip (e.g. her2mri-demo/model).")
+    ],
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to bind; 127.0.0.1 keeps it on this machine.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="SQLAlchemy URL of the prediction store (default: SQLite next to the model)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="HER2MRI_TOKEN", help="Require this bearer token for the API and the form."),
+    ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", min=1024, help="Largest request body accepted.")
+    ] = 1_000_000,
+    max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Most cases in one batch request.")] = 500,
 ) -> None:
     """Serve the form, the JSON API (/docs) and the store of predictions for one model bundle."""
     with user_errors():
