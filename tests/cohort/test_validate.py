@@ -235,3 +235,20 @@ def test_validate_cohort_is_idempotent_on_its_own_output() -> None:
     again = validate_cohort(cohort.frame)
     pd.testing.assert_frame_equal(again.frame, cohort.frame)
     assert again.sha256 == cohort.sha256
+
+
+def test_validate_cohort_rejects_unparseable_date() -> None:
+    with pytest.raises(CohortError, match=r"Column 'exam_date', row 2: not a date; got '31/02/2020'"):
+        validate_cohort(base(2, exam_date=["2020-02-03", "31/02/2020"]))
+
+
+def test_validate_cohort_rejects_duplicate_column() -> None:
+    frame = pd.DataFrame([["a", "0", "0"]], columns=["patient_id", "her2_ihc", "HER2_IHC"])
+    with pytest.raises(CohortError, match=r"Column 'her2_ihc': the column appears more than once"):
+        validate_cohort(frame)
+
+
+def test_validate_cohort_rejects_non_numeric_radiomics_value() -> None:
+    with pytest.raises(CohortError, match=r"(?i)Column 'dwi__original_firstorder_Mean', row 1: not a number") as info:
+        validate_cohort(base(1, dwi__original_firstorder_Mean=["high"]))
+    assert info.value.issues[0].column == "dwi__original_firstorder_Mean"
