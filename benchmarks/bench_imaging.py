@@ -89,7 +89,9 @@ def _best(function, *args, repeat: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=16, help="phantom cases (one reader)")
     parser.add_argument("--sequences", default="t2,dwi_b800,dce3")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (minimum is reported)")
@@ -111,16 +113,24 @@ def main() -> None:
         t_two, _ = _best(_her2mri, manifest, full, 2, repeat=r)
     n = args.n
     per_min = lambda t: 60.0 * n / t  # noqa: E731
-    print(f"cases: {n} phantoms (48x48x16 voxels), sequences {sequences}, radiomics original + LoG(1, 3 mm), all classes")
-    print(f"cpu count: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; SimpleITK threads: 1; best of {args.repeat}")
+    print(
+        f"cases: {n} phantoms (48x48x16 voxels), sequences {sequences}, radiomics original + LoG(1, 3 mm), all classes"
+    )
+    print(
+        f"cpu count: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; SimpleITK threads: 1; best of {args.repeat}"
+    )
     print(f"plain PyRadiomics loop         : {t_plain:7.2f} s  {per_min(t_plain):7.1f} cases/min")
     print(f"her2mri radiomics only (1 proc): {t_wrap:7.2f} s  {per_min(t_wrap):7.1f} cases/min")
     print(f"her2mri + DWI/DCE (1 proc)     : {t_full:7.2f} s  {per_min(t_full):7.1f} cases/min")
     print(f"her2mri + DWI/DCE (2 procs)    : {t_two:7.2f} s  {per_min(t_two):7.1f} cases/min")
     overhead = 100.0 * (t_wrap - t_plain) / t_plain
-    print(f"per-case overhead of the wrapper: {overhead:+.1f} % ({1000 * (t_wrap - t_plain) / n:+.0f} ms/case; target <= 10 %)")
+    print(
+        f"per-case overhead of the wrapper: {overhead:+.1f} % ({1000 * (t_wrap - t_plain) / n:+.0f} ms/case; target <= 10 %)"
+    )
     cpu_overhead = 100.0 * (c_wrap - c_plain) / c_plain
-    print(f"per-case overhead in CPU time    : {cpu_overhead:+.1f} % (plain {c_plain:.2f} s, her2mri {c_wrap:.2f} s CPU)")
+    print(
+        f"per-case overhead in CPU time    : {cpu_overhead:+.1f} % (plain {c_plain:.2f} s, her2mri {c_wrap:.2f} s CPU)"
+    )
     print(f"quantitative DWI/DCE features add: {1000 * (c_full - c_wrap) / n:.0f} ms/case CPU")
     print(f"parallel efficiency (1 -> 2 workers): {t_full / (2 * t_two):.2f} (target >= 0.85)")
 

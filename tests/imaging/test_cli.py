@@ -19,17 +19,33 @@ def test_cli_demo_images_then_extract_writes_tables(tmp_path: Path, light_yaml: 
     assert (demo / "manifest.csv").exists()
     out = tmp_path / "features.csv"
     result = runner.invoke(
-        app, ["extract", str(demo / "manifest.csv"), "--out", str(out), "--params", str(light_yaml), "--quiet"]
+        app,
+        ["extract", str(demo / "manifest.csv"), "--out", str(out), "--params", str(light_yaml), "--quiet"],
     )
     assert result.exit_code == 0, result.output
     assert "2 lesions" in result.output
     table = pd.read_csv(out)
-    assert len(table) == 2 and "adc_mean" in table.columns
-    assert (tmp_path / "features.readers.csv").exists() and (tmp_path / "features.failures.csv").exists()
+    assert len(table) == 2
+    assert "adc_mean" in table.columns
+    assert (tmp_path / "features.readers.csv").exists()
+    assert (tmp_path / "features.failures.csv").exists()
     again = runner.invoke(
-        app, ["extract", str(demo / "manifest.csv"), "--out", str(out), "--params", str(light_yaml), "--reader", "reader2", "-q"]
+        app,
+        [
+            "extract",
+            str(demo / "manifest.csv"),
+            "--out",
+            str(out),
+            "--params",
+            str(light_yaml),
+            "--reader",
+            "reader2",
+            "-q",
+        ],
     )
-    assert again.exit_code == 0 and "4 reused" in again.output and "reader 'reader2'" in again.output
+    assert again.exit_code == 0
+    assert "4 reused" in again.output
+    assert "reader 'reader2'" in again.output
 
 
 def test_cli_extract_bad_manifest_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -49,8 +65,17 @@ def test_cli_extract_failing_case_strict_exits_1(tmp_path: Path, light_yaml: Pat
         frame["lesion_id"] != frame["lesion_id"].iloc[0], "nope.nii.gz"
     )
     frame.to_csv(demo / "manifest.csv", index=False)
-    args = ["extract", str(demo / "manifest.csv"), "--out", str(tmp_path / "f.csv"), "--params", str(light_yaml), "-q"]
+    args = [
+        "extract",
+        str(demo / "manifest.csv"),
+        "--out",
+        str(tmp_path / "f.csv"),
+        "--params",
+        str(light_yaml),
+        "-q",
+    ]
     lenient = runner.invoke(app, args)
-    assert lenient.exit_code == 0 and "2 case(s) failed" in lenient.output
+    assert lenient.exit_code == 0
+    assert "2 case(s) failed" in lenient.output
     strict = runner.invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1

@@ -64,7 +64,9 @@ def test_dce_kinetics_most_enhancing_roi_selects_hotspot() -> None:
 def test_dce_kinetics_ser_rule_and_at_2min_mode() -> None:
     series = _series(1.0, -0.2)
     mask = np.ones(series.shape[1:], dtype=bool)
-    result = dce_kinetics(series, TIMES, mask, DceSettings(tic_rule="ser", eer_mode="at_2min", early_time_s=90))
+    result = dce_kinetics(
+        series, TIMES, mask, DceSettings(tic_rule="ser", eer_mode="at_2min", early_time_s=90)
+    )
     assert result.eer == pytest.approx(0.75)
     assert result.tic_type == "washout"
     assert result.convention.startswith("ser(0.9, 1.1)")

@@ -33,7 +33,9 @@ def test_adc_model_many_b_values_wls_recovers_adc_with_noise(rng: np.random.Gene
     fit = AdcModel(b).fit(signal)
     assert fit.method == "wls"
     assert np.median(np.abs(fit.adc - adc)) < 0.02
-    np.testing.assert_allclose(fit.predict(b)[:3], fit.s0[:3, None] * np.exp(-(b / 1000.0) * fit.adc[:3, None]))
+    np.testing.assert_allclose(
+        fit.predict(b)[:3], fit.s0[:3, None] * np.exp(-(b / 1000.0) * fit.adc[:3, None])
+    )
 
 
 def test_adc_model_outside_mask_is_nan() -> None:
@@ -41,13 +43,15 @@ def test_adc_model_outside_mask_is_nan() -> None:
     signal[..., 1] = 50.0
     mask = np.array([[True, False], [False, True]])
     fit = AdcModel([0, 1000]).fit(signal, mask)
-    assert np.isnan(fit.adc[0, 1]) and np.isfinite(fit.adc[0, 0])
+    assert np.isnan(fit.adc[0, 1])
+    assert np.isfinite(fit.adc[0, 0])
     np.testing.assert_allclose(fit.adc[0, 0], np.log(2.0))
 
 
 def test_adc_model_nonpositive_signal_gives_nan() -> None:
     fit = AdcModel([0, 800]).fit(np.array([[100.0, 0.0], [100.0, 50.0]]))
-    assert np.isnan(fit.adc[0]) and np.isfinite(fit.adc[1])
+    assert np.isnan(fit.adc[0])
+    assert np.isfinite(fit.adc[1])
 
 
 def test_adc_model_single_b_value_raises() -> None:

@@ -22,7 +22,8 @@ def reference(phantom_dir: Path, light_settings, tmp_path_factory: pytest.TempPa
 def test_extract_features_phantoms_one_row_per_lesion(reference) -> None:
     result, out = reference
     features = result.features
-    assert len(features) == 4 and set(features["reader"]) == {"reader1"}
+    assert len(features) == 4
+    assert set(features["reader"]) == {"reader1"}
     assert list(features.columns[:3]) == ["patient_id", "lesion_id", "reader"]
     assert set(QUANTITATIVE_COLUMNS) <= set(features.columns)
     radiomics = [c for c in features.columns if "__" in c]
@@ -35,7 +36,8 @@ def test_extract_features_phantoms_one_row_per_lesion(reference) -> None:
     for key in ("features", "readers", "failures", "diagnostics", "icc", "provenance"):
         assert paths[key].exists(), key
     assert set(result.diagnostics["sequence"]) >= {"t2", "her2mri"}
-    assert result.icc is not None and set(result.icc["feature"]) >= {"adc_mean", "t2__original_firstorder_Mean"}
+    assert result.icc is not None
+    assert set(result.icc["feature"]) >= {"adc_mean", "t2__original_firstorder_Mean"}
 
 
 def test_extract_features_phantom_truth_is_recovered(reference, phantom_dir: Path) -> None:
@@ -48,7 +50,9 @@ def test_extract_features_phantom_truth_is_recovered(reference, phantom_dir: Pat
     assert (merged["adc_min"] <= merged["adc_median"]).all()
 
 
-def test_extract_features_failing_case_reported_others_kept(phantom_dir: Path, light_settings, tmp_path: Path) -> None:
+def test_extract_features_failing_case_reported_others_kept(
+    phantom_dir: Path, light_settings, tmp_path: Path
+) -> None:
     frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
     bad_lesion = frame["lesion_id"].iloc[0]
     frame.loc[(frame["lesion_id"] == bad_lesion) & (frame["sequence"] == "t2"), "image"] = "missing/t2.nii.gz"
@@ -61,7 +65,8 @@ def test_extract_features_failing_case_reported_others_kept(phantom_dir: Path, l
     assert set(result.failures["lesion_id"]) == {bad_lesion}
     assert result.failures["message"].str.contains("does not exist").all()
     written = pd.read_csv(output_paths(out)["failures"])
-    assert len(written) == 2 and set(written.columns) >= {"case", "error_type", "message"}
+    assert len(written) == 2
+    assert set(written.columns) >= {"case", "error_type", "message"}
 
 
 def test_extract_features_interrupted_then_resumed_gives_identical_table(
@@ -85,25 +90,33 @@ def test_extract_features_interrupted_then_resumed_gives_identical_table(
     assert len(parts) == 3
     monkeypatch.setattr(extract_module, "extract_case", original)
     resumed = extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
-    assert resumed.n_cached == 3 and resumed.n_computed == 5
+    assert resumed.n_cached == 3
+    assert resumed.n_computed == 5
     pd.testing.assert_frame_equal(resumed.features, expected.features)
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected.features)
 
 
-def test_extract_features_changed_settings_do_not_reuse_parts(phantom_dir: Path, light_settings, tmp_path: Path) -> None:
+def test_extract_features_changed_settings_do_not_reuse_parts(
+    phantom_dir: Path, light_settings, tmp_path: Path
+) -> None:
     out = tmp_path / "features.csv"
     manifest = read_manifest(phantom_dir / "manifest.csv")
     first = extract_features(manifest, out, settings=light_settings, reader="reader2")
-    assert first.n_computed == 8 and set(first.features["reader"]) == {"reader2"}
+    assert first.n_computed == 8
+    assert set(first.features["reader"]) == {"reader2"}
     changed = light_settings.model_copy(update={"quantitative": False, "sequences": ("t2",)})
     second = extract_features(manifest, out, settings=changed)
     assert second.n_cached == 0
     assert "adc_mean" not in second.features.columns
 
 
-def test_extract_features_two_processes_equal_serial(phantom_dir: Path, light_settings, reference, tmp_path: Path) -> None:
+def test_extract_features_two_processes_equal_serial(
+    phantom_dir: Path, light_settings, reference, tmp_path: Path
+) -> None:
     expected, _ = reference
-    result = extract_features(phantom_dir / "manifest.csv", tmp_path / "f.csv", settings=light_settings, workers=2)
+    result = extract_features(
+        phantom_dir / "manifest.csv", tmp_path / "f.csv", settings=light_settings, workers=2
+    )
     pd.testing.assert_frame_equal(result.readers, expected.readers)
 
 
@@ -114,9 +127,14 @@ def test_extract_features_dask_local_cluster_equals_serial(
     expected, _ = reference
     cases = tmp_path / "cases"
     shutil.copytree(phantom_dir, cases)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         result = extract_features(
-            cases / "manifest.csv", tmp_path / "f.csv", settings=light_settings, scheduler=cluster.scheduler_address
+            cases / "manifest.csv",
+            tmp_path / "f.csv",
+            settings=light_settings,
+            scheduler=cluster.scheduler_address,
         )
     assert result.failures.empty
     pd.testing.assert_frame_equal(result.readers, expected.readers)

@@ -24,7 +24,9 @@ def test_roi_histogram_metrics_match_definitions(rng: np.random.Generator) -> No
     _, counts = np.unique(np.floor(inside / 0.1), return_counts=True)
     p = counts / counts.sum()
     assert result.entropy == pytest.approx(-(p * np.log2(p)).sum())
-    assert set(result.to_dict("adc")) == {f"adc_{m}" for m in ("mean", "median", "p5", "p95", "skewness", "kurtosis", "entropy")}
+    assert set(result.to_dict("adc")) == {
+        f"adc_{m}" for m in ("mean", "median", "p5", "p95", "skewness", "kurtosis", "entropy")
+    }
 
 
 def test_roi_histogram_ignores_nan_and_rejects_empty() -> None:

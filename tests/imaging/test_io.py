@@ -104,7 +104,9 @@ def test_load_volume_dicom_series_folder(tmp_path: Path) -> None:
     for z in range(array.shape[0]):
         slice_image = image[:, :, z]
         slice_image.SetMetaData("0020|000e", "1.2.826.0.1.3680043.2.1125.1")
-        slice_image.SetMetaData("0020|0032", "\\".join(map(str, image.TransformIndexToPhysicalPoint((0, 0, z)))))
+        slice_image.SetMetaData(
+            "0020|0032", "\\".join(map(str, image.TransformIndexToPhysicalPoint((0, 0, z))))
+        )
         slice_image.SetMetaData("0020|0013", str(z))
         slice_image.SetMetaData("0008|0060", "MR")
         writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))

@@ -12,7 +12,14 @@ from her2mri.imaging import read_manifest, validate_manifest
 
 
 def _row(**kw: str) -> dict[str, str]:
-    row = {"patient_id": "P1", "lesion_id": "L1", "sequence": "t2", "image": "t2.nii.gz", "mask": "m.nii.gz", "reader": "r1"}
+    row = {
+        "patient_id": "P1",
+        "lesion_id": "L1",
+        "sequence": "t2",
+        "image": "t2.nii.gz",
+        "mask": "m.nii.gz",
+        "reader": "r1",
+    }
     row.update(kw)
     return row
 
@@ -68,7 +75,8 @@ def test_validate_manifest_groups_dwi_rows_and_4d_dce() -> None:
     assert dwi.values == (0.0, 800.0, 1400.0, 2000.0)
     assert dwi.images[0].endswith("b0.nrrd")
     dce = manifest.cases[0].get("dce")
-    assert dce.is_4d and dce.values == (0.0, 60.0, 120.0)
+    assert dce.is_4d
+    assert dce.values == (0.0, 60.0, 120.0)
 
 
 def test_validate_manifest_duplicate_plain_sequence_raises() -> None:

@@ -51,7 +51,8 @@ def test_normalize_zscore_constant_region_raises() -> None:
 
 def test_normalize_rescale_to_seed_001_range() -> None:
     out = sitk.GetArrayFromImage(normalize_rescale(_image(np.linspace(-5, 5, 24).reshape(2, 3, 4))))
-    assert out.min() == pytest.approx(0.0) and out.max() == pytest.approx(2000.0)
+    assert out.min() == pytest.approx(0.0)
+    assert out.max() == pytest.approx(2000.0)
 
 
 def test_resample_isotropic_image_bspline_mask_nearest() -> None:
@@ -69,4 +70,5 @@ def test_preprocess_image_records_steps_in_order() -> None:
     settings = PreprocessSettings(n4_bias_correction=False, normalization="zscore", resample_spacing_mm=2.0)
     out, out_mask, steps = preprocess_image(image, mask, settings)
     assert [s.name for s in steps] == ["normalize_zscore", "resample_isotropic"]
-    assert out.GetSpacing() == (2.0, 2.0, 2.0) and out_mask.GetSize() == out.GetSize()
+    assert out.GetSpacing() == (2.0, 2.0, 2.0)
+    assert out_mask.GetSize() == out.GetSize()

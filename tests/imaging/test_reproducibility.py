@@ -57,7 +57,8 @@ def test_feature_icc_incomplete_lesions_are_dropped(rng: np.random.Generator) ->
     table = _long_table(rng)
     table = table[~((table["reader"] == "r2") & (table["lesion_id"] == "P0"))]
     result = feature_icc(table, features=["stable"])
-    assert result.n == 29 and int(result.table["n"].iloc[0]) == 29
+    assert result.n == 29
+    assert int(result.table["n"].iloc[0]) == 29
 
 
 def test_feature_icc_one_reader_raises(rng: np.random.Generator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -40,21 +41,39 @@ def register(app: typer.Typer) -> None:
 
     @app.command("extract")
     def extract(
-        manifest: Path = typer.Argument(..., help="Manifest table (CSV/TSV/Parquet) of images and masks."),
-        out: Path = typer.Option(..., "--out", "-o", help="Features table to write (.csv, .tsv or .parquet)."),
-        params: Path | None = typer.Option(None, "--params", help="Extraction settings YAML (default: shipped)."),
-        workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
-        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)."),
-        reader: str | None = typer.Option(None, "--reader", help="Primary reader of the main table."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-        strict: bool = typer.Option(False, "--strict", help="Exit with code 1 if any case failed."),
+        manifest: Annotated[
+            Path, typer.Argument(help="Manifest table (CSV/TSV/Parquet) of images and masks.")
+        ],
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="Features table to write (.csv, .tsv or .parquet).")
+        ],
+        params: Annotated[
+            Path | None, typer.Option("--params", help="Extraction settings YAML (default: shipped).")
+        ] = None,
+        workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = 1,
+        scheduler: Annotated[
+            str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:port).")
+        ] = None,
+        reader: Annotated[
+            str | None, typer.Option("--reader", help="Primary reader of the main table.")
+        ] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Exit with code 1 if any case failed.")
+        ] = False,
     ) -> None:
         """Extract DWI/DCE quantitative features and radiomics per lesion; resumable (parts next to OUT)."""
         from her2mri.imaging import extract_features, output_paths
 
         with user_errors():
             result = extract_features(
-                manifest, out, settings=params, workers=workers, scheduler=scheduler, reader=reader, progress=not quiet
+                manifest,
+                out,
+                settings=params,
+                workers=workers,
+                scheduler=scheduler,
+                reader=reader,
+                progress=not quiet,
             )
         paths = output_paths(out)
         n_feat = result.features.shape[1] - 3
@@ -78,10 +97,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo-images")
     def demo_images(
-        out: Path = typer.Option(..., "--out", "-o", help="Folder for the phantom images and manifest.csv."),
-        cohort: str | None = typer.Option(None, "--cohort", help="Cohort table (default: the demo cohort)."),
-        n: int = typer.Option(12, "--n", min=1, help="Number of lesions (the first N of the cohort)."),
-        seed: int = typer.Option(2026, "--seed", help="Random seed."),
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="Folder for the phantom images and manifest.csv.")
+        ],
+        cohort: Annotated[
+            str | None, typer.Option("--cohort", help="Cohort table (default: the demo cohort).")
+        ] = None,
+        n: Annotated[
+            int, typer.Option("--n", min=1, help="Number of lesions (the first N of the cohort).")
+        ] = 12,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 2026,
     ) -> None:
         """Write synthetic mpMRI phantoms (T2, DWI, DCE, two readers' masks) for lesions of a cohort."""
         from her2mri.imaging import make_phantom_cases

@@ -1,7 +1,13 @@
 """Imaging layer: manifest, image I/O, preprocessing, DWI/DKI models, DCE kinetics, radiomics, extraction."""
 
 from her2mri.imaging.casework import QUANTITATIVE_COLUMNS, CaseResult, extract_case
-from her2mri.imaging.dce import DceKineticsResult, DceSettings, dce_kinetics, initial_enhancement_class, tic_type
+from her2mri.imaging.dce import (
+    DceKineticsResult,
+    DceSettings,
+    dce_kinetics,
+    initial_enhancement_class,
+    tic_type,
+)
 from her2mri.imaging.dwi import AdcFit, AdcModel, KurtosisFit, KurtosisModel
 from her2mri.imaging.extract import ExtractionResult, extract_features, output_paths
 from her2mri.imaging.histogram import HistogramResult, MinimumRoiResult, adc_minimum, roi_histogram

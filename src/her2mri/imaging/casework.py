@@ -60,7 +60,9 @@ def _load_series(spec: SeriesSpec, where: str) -> _LoadedSeries:
     volumes = load_series(spec.images[0] if spec.is_4d else list(spec.images), n_expected=len(spec.values))
     mask = load_mask(spec.masks[0])
     for index, volume in enumerate(volumes):
-        check_image_mask(volume, mask, name=f"{where} {spec.sequence} volume {index} ({spec.values[index]:g})")
+        check_image_mask(
+            volume, mask, name=f"{where} {spec.sequence} volume {index} ({spec.values[index]:g})"
+        )
     return _LoadedSeries(volumes, mask, spec.values)
 
 
@@ -68,7 +70,9 @@ def _stack(volumes: list[sitk.Image]) -> np.ndarray:
     return np.stack([sitk.GetArrayFromImage(v) for v in volumes]).astype(np.float64)
 
 
-def _diffusion_features(series: _LoadedSeries, settings: ExtractionSettings, prov: dict[str, object]) -> dict[str, object]:
+def _diffusion_features(
+    series: _LoadedSeries, settings: ExtractionSettings, prov: dict[str, object]
+) -> dict[str, object]:
     cfg = settings.diffusion
     lesion = sitk.GetArrayFromImage(series.mask) != 0
     signal = np.moveaxis(_stack(series.volumes), 0, -1)
@@ -99,7 +103,9 @@ def _diffusion_features(series: _LoadedSeries, settings: ExtractionSettings, pro
     return features
 
 
-def _dce_features(series: _LoadedSeries, settings: ExtractionSettings, prov: dict[str, object]) -> dict[str, object]:
+def _dce_features(
+    series: _LoadedSeries, settings: ExtractionSettings, prov: dict[str, object]
+) -> dict[str, object]:
     lesion = sitk.GetArrayFromImage(series.mask) != 0
     result = dce_kinetics(_stack(series.volumes), series.values, lesion, settings.dce)
     prov["dce"] = {"convention": result.convention, "roi_voxels": result.n, "curve": list(result.curve)}

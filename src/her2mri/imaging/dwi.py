@@ -44,7 +44,9 @@ def _check_b_values(b_values: npt.ArrayLike, *, minimum: int, model: str) -> Flo
     return b
 
 
-def _prepare(signal: npt.ArrayLike, mask: npt.ArrayLike | None, n_b: int, model: str) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+def _prepare(
+    signal: npt.ArrayLike, mask: npt.ArrayLike | None, n_b: int, model: str
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     data = np.asarray(signal, dtype=float)
     if data.shape[-1] != n_b:
         msg = (
@@ -233,8 +235,9 @@ class KurtosisModel:
 
         pred, e = model(s, d, k)
         cost = np.sum((pred - yn) ** 2, axis=1)
-        iteration = 0
+        n_done = 0
         for iteration in range(1, self.max_iter + 1):
+            n_done = iteration
             # Jacobian of the model wrt (s, d, k)
             j_s = e
             j_d = pred * (-b[None, :] + (b[None, :] ** 2) * d[:, None] * k[:, None] / 3.0)
@@ -243,7 +246,9 @@ class KurtosisModel:
             resid = yn - pred
             jtj = np.einsum("vni,vnj->vij", jac, jac)
             jtr = np.einsum("vni,vn->vi", jac, resid)
-            damp = jtj + lam[:, None, None] * (np.eye(3)[None] * (np.diagonal(jtj, axis1=1, axis2=2)[:, :, None] + 1e-12))
+            damp = jtj + lam[:, None, None] * (
+                np.eye(3)[None] * (np.diagonal(jtj, axis1=1, axis2=2)[:, :, None] + 1e-12)
+            )
             step = np.linalg.solve(damp, jtr[..., None])[..., 0]
             s_new = np.maximum(s + step[:, 0], _SIGNAL_FLOOR)
             d_new, k_new = self._project(d + step[:, 1], k + step[:, 2])
@@ -260,4 +265,4 @@ class KurtosisModel:
             lam = np.clip(np.where(better, lam * 0.3, lam * 10.0), 1e-12, 1e12)
             if np.all((improvement <= self.tol * np.maximum(cost, 1e-30)) & better | (lam >= 1e10)):
                 break
-        return s * scale, d, k, iteration
+        return s * scale, d, k, n_done

@@ -80,18 +80,29 @@ def _part_path(parts: Path, case: CaseSpec, settings_hash: str) -> Path:
     return parts / f"{case.key}.{settings_hash[:12]}.json"
 
 
-def _process_case(case: CaseSpec, settings: ExtractionSettings, parts_dir: str, threads: int | None = None) -> dict[str, str]:
+def _process_case(
+    case: CaseSpec, settings: ExtractionSettings, parts_dir: str, threads: int | None = None
+) -> dict[str, str]:
     """Extract one case and write its part file; return a status record (runs in worker processes)."""
     if threads is not None:
         import SimpleITK as sitk
 
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
-    status = {"patient_id": case.patient_id, "lesion_id": case.lesion_id, "reader": case.reader, "case": case.key}
+    status = {
+        "patient_id": case.patient_id,
+        "lesion_id": case.lesion_id,
+        "reader": case.reader,
+        "case": case.key,
+    }
     try:
         result = extract_case(case, settings)
     except Exception as exc:  # noqa: BLE001 - every failure is reported per case, the run goes on
         return {**status, "status": "failed", "error_type": type(exc).__name__, "message": str(exc)}
-    row: dict[str, object] = {"patient_id": case.patient_id, "lesion_id": case.lesion_id, "reader": case.reader}
+    row: dict[str, object] = {
+        "patient_id": case.patient_id,
+        "lesion_id": case.lesion_id,
+        "reader": case.reader,
+    }
     row.update(result.features)
     part = {
         "row": row,
@@ -116,24 +127,30 @@ def _run_serial(cases: list[CaseSpec], settings: ExtractionSettings, parts: str)
         yield _process_case(case, settings, parts)
 
 
-def _run_processes(cases: list[CaseSpec], settings: ExtractionSettings, parts: str, workers: int) -> Iterable[dict[str, str]]:
+def _run_processes(
+    cases: list[CaseSpec], settings: ExtractionSettings, parts: str, workers: int
+) -> Iterable[dict[str, str]]:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["her2mri.imaging.extract"])
+        context.set_forkserver_preload(["her2mri.imaging.extract", "radiomics.featureextractor"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(_process_case, case, settings, parts, 1) for case in cases]
         for future in as_completed(futures):
             yield future.result()
 
 
-def _run_dask(cases: list[CaseSpec], settings: ExtractionSettings, parts: str, address: str) -> Iterable[dict[str, str]]:
+def _run_dask(
+    cases: list[CaseSpec], settings: ExtractionSettings, parts: str, address: str
+) -> Iterable[dict[str, str]]:
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
     with Client(address) as client:
         futures = [
-            client.submit(_process_case, case, settings, parts, 1, key=f"her2mri-extract-{case.key}", pure=False)
+            client.submit(
+                _process_case, case, settings, parts, 1, key=f"her2mri-extract-{case.key}", pure=False
+            )
             for case in cases
         ]
         for future in dask_completed(futures):
@@ -166,7 +183,9 @@ def _diagnostics_table(raw: pd.DataFrame) -> pd.DataFrame:
             for key, value in values.items():
                 records.append({**ids, "sequence": sequence, "key": key, "value": value})
         for key, value in row["_provenance"].items():
-            records.append({**ids, "sequence": "her2mri", "key": key, "value": json.dumps(value, sort_keys=True)})
+            records.append(
+                {**ids, "sequence": "her2mri", "key": key, "value": json.dumps(value, sort_keys=True)}
+            )
     columns = [*ID_COLUMNS, "sequence", "key", "value"]
     frame = pd.DataFrame(records, columns=columns)
     return frame.sort_values(columns[:5], kind="mergesort").reset_index(drop=True)
@@ -330,4 +349,6 @@ def _write_outputs(result: ExtractionResult, out: PathLike) -> None:
     _write_table(result.diagnostics, paths["diagnostics"])
     if result.icc is not None:
         _write_table(result.icc, paths["icc"])
-    paths["provenance"].write_text(json.dumps(result.provenance, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    paths["provenance"].write_text(
+        json.dumps(result.provenance, indent=2, sort_keys=True, default=str), encoding="utf-8"
+    )

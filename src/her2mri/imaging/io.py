@@ -223,10 +223,14 @@ def check_image_mask(
     else:
         spacing = np.subtract(image.GetSpacing(), mask.GetSpacing())
         if np.any(np.abs(spacing) > tol.spacing):
-            problems.append(f"spacing image {image.GetSpacing()} vs mask {mask.GetSpacing()} (tolerance {tol.spacing} mm)")
+            problems.append(
+                f"spacing image {image.GetSpacing()} vs mask {mask.GetSpacing()} (tolerance {tol.spacing} mm)"
+            )
         origin = np.subtract(image.GetOrigin(), mask.GetOrigin())
         if np.any(np.abs(origin) > tol.origin):
-            problems.append(f"origin image {image.GetOrigin()} vs mask {mask.GetOrigin()} (tolerance {tol.origin} mm)")
+            problems.append(
+                f"origin image {image.GetOrigin()} vs mask {mask.GetOrigin()} (tolerance {tol.origin} mm)"
+            )
         direction = np.subtract(image.GetDirection(), mask.GetDirection())
         if np.any(np.abs(direction) > tol.direction):
             problems.append(f"direction image {image.GetDirection()} vs mask {mask.GetDirection()}")

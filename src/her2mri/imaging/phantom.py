@@ -88,7 +88,11 @@ def phantom_volumes(
     radii = np.array([rng.uniform(2.2, 3.2), rng.uniform(7.0, 10.0), rng.uniform(7.0, 10.0)])
     radii[0] = min(radii[0], nz / 2 - 1)
     radii[1:] = np.minimum(radii[1:], min(ny, nx) / 2 - 3)
-    dist = ((zz - centre[0]) / radii[0]) ** 2 + ((yy - centre[1]) / radii[1]) ** 2 + ((xx - centre[2]) / radii[2]) ** 2
+    dist = (
+        ((zz - centre[0]) / radii[0]) ** 2
+        + ((yy - centre[1]) / radii[1]) ** 2
+        + ((xx - centre[2]) / radii[2]) ** 2
+    )
     lesion = dist <= 1.0
     structure = np.zeros((3, 3, 3), dtype=bool)
     structure[1] = ndimage.generate_binary_structure(2, 1)
@@ -135,7 +139,12 @@ def phantom_volumes(
         "dwi": np.stack(dwi),
         "dce": np.stack(dce),
         "masks": {READERS[0]: lesion.astype(np.uint8), READERS[1]: reader2.astype(np.uint8)},
-        "truth": {"true_d_app": p["d"], "true_k_app": p["k"], "true_eer": p["eer"], "true_tic_type": p["tic"]},
+        "truth": {
+            "true_d_app": p["d"],
+            "true_k_app": p["k"],
+            "true_eer": p["eer"],
+            "true_tic_type": p["tic"],
+        },
     }
 
 
@@ -182,7 +191,9 @@ def make_phantom_cases(
     for index, record in enumerate(lesions.reset_index(drop=True).to_dict("records")):
         patient_id = str(record["patient_id"])
         lesion_id = str(record.get("lesion_id", patient_id) or patient_id)
-        volumes = phantom_volumes(record["her2_category"], seed=np.random.default_rng([seed, index]), shape=shape)
+        volumes = phantom_volumes(
+            record["her2_category"], seed=np.random.default_rng([seed, index]), shape=shape
+        )
         folder_name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in lesion_id)
         folder = out / "cases" / folder_name
         folder.mkdir(parents=True, exist_ok=True)
@@ -198,10 +209,18 @@ def make_phantom_cases(
             sitk.WriteImage(mask_image, str(folder / f"mask_{reader}.nii.gz"), True)
             mask_rel = str(rel / f"mask_{reader}.nii.gz")
             base = {"patient_id": patient_id, "lesion_id": lesion_id, "reader": reader, "mask": mask_rel}
-            rows.append({**base, "sequence": "t2", "image": str(rel / "t2.nii.gz"), "b_value": "", "time_s": ""})
+            rows.append(
+                {**base, "sequence": "t2", "image": str(rel / "t2.nii.gz"), "b_value": "", "time_s": ""}
+            )
             for b in PHANTOM_B_VALUES:
                 rows.append(
-                    {**base, "sequence": "dwi", "image": str(rel / f"dwi_b{int(b)}.nrrd"), "b_value": f"{b:g}", "time_s": ""}
+                    {
+                        **base,
+                        "sequence": "dwi",
+                        "image": str(rel / f"dwi_b{int(b)}.nrrd"),
+                        "b_value": f"{b:g}",
+                        "time_s": "",
+                    }
                 )
             rows.append(
                 {
@@ -213,7 +232,12 @@ def make_phantom_cases(
                 }
             )
         truth.append(
-            {"patient_id": patient_id, "lesion_id": lesion_id, "her2_category": record["her2_category"], **volumes["truth"]}
+            {
+                "patient_id": patient_id,
+                "lesion_id": lesion_id,
+                "her2_category": record["her2_category"],
+                **volumes["truth"],
+            }
         )
     columns = ["patient_id", "lesion_id", "sequence", "image", "mask", "reader", "b_value", "time_s"]
     manifest = out / "manifest.csv"

@@ -191,7 +191,15 @@ def _quiet_pyradiomics() -> None:
     logging.getLogger("radiomics.glcm").setLevel(logging.ERROR)
 
 
+_EXTRACTORS: dict[str, Any] = {}
+
+
 def _extractor(settings: RadiomicsSettings) -> Any:
+    """A configured PyRadiomics extractor, cached per settings (building one validates a schema: ~30 ms)."""
+    key = settings.model_dump_json()
+    cached = _EXTRACTORS.get(key)
+    if cached is not None:
+        return cached
     _quiet_pyradiomics()
     from radiomics import featureextractor
 
@@ -206,6 +214,8 @@ def _extractor(settings: RadiomicsSettings) -> Any:
             extractor.enableFeaturesByName(**{name: features})
         else:
             extractor.enableFeatureClassByName(name)
+    _EXTRACTORS.clear()
+    _EXTRACTORS[key] = extractor
     return extractor
 
 

@@ -96,16 +96,31 @@ def feature_icc(
     keyed = keyed.loc[keyed.index.droplevel(reader_column).isin(complete), names]
     n = len(complete)
     # one array (lesion, reader, feature) instead of one pivot per feature
-    cube = np.stack(
-        [keyed.xs(r, level=reader_column).reindex(complete).to_numpy(dtype=float) for r in readers], axis=1
-    ) if n else np.empty((0, len(readers), len(names)))
+    cube = (
+        np.stack(
+            [keyed.xs(r, level=reader_column).reindex(complete).to_numpy(dtype=float) for r in readers],
+            axis=1,
+        )
+        if n
+        else np.empty((0, len(readers), len(names)))
+    )
     rows = []
     for position, name in enumerate(names):
         ratings = cube[:, :, position]
         ratings = ratings[np.all(np.isfinite(ratings), axis=1)]
         sequence = name.split("__", 1)[0] if "__" in name else "quantitative"
-        row = {"feature": name, "sequence": sequence, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-               "pvalue": np.nan, "n": int(ratings.shape[0]), "k": len(readers), "method": ICC_FORMS[form], "note": ""}
+        row = {
+            "feature": name,
+            "sequence": sequence,
+            "estimate": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "pvalue": np.nan,
+            "n": int(ratings.shape[0]),
+            "k": len(readers),
+            "method": ICC_FORMS[form],
+            "note": "",
+        }
         if ratings.shape[0] < 2:
             row["note"] = "fewer than 2 lesions with values from every reader"
         elif float(np.ptp(ratings)) == 0.0:
@@ -114,7 +129,9 @@ def feature_icc(
             with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
                 warnings.simplefilter("always")
                 result = icc(ratings, conf_level=conf_level).get(form)
-            row.update(estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high, pvalue=result.pvalue)
+            row.update(
+                estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high, pvalue=result.pvalue
+            )
             if caught:
                 row["note"] = "; ".join(sorted({str(w.message) for w in caught}))
         rows.append(row)

@@ -98,7 +98,9 @@ def _format_errors(error: ValidationError, source: str) -> str:
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
         lines.append(f"  - {where}: {item['msg']} (got {item.get('input')!r})")
-    return f"Settings '{source}' are invalid:\n" + "\n".join(lines) + "\nFix these keys (see docs/imaging.md)."
+    return (
+        f"Settings '{source}' are invalid:\n" + "\n".join(lines) + "\nFix these keys (see docs/imaging.md)."
+    )
 
 
 def settings_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ExtractionSettings:
