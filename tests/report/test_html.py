@@ -91,6 +91,8 @@ def test_render_report_malformed_section_data_does_not_crash(tmp_path: Path, fix
     results["schema_version"] = 2
     (study / "results.json").write_text(json.dumps(results), encoding="utf-8")
     (study / "predictions.csv").unlink()
+    for shap_file in study.glob("shap_*.csv"):
+        shap_file.unlink()
     html = render_report(study).read_text(encoding="utf-8")
     found = check_html(html)
     assert found.problems == []

@@ -238,6 +238,24 @@ def _shap_long(frame: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray], d
     return feats, shap, values, frame
 
 
+def _is_binary(column: np.ndarray) -> bool:
+    seen = {str(v) for v in column if v is not None and str(v) not in ("nan", "")}
+    return bool(seen) and seen <= {"0", "1", "0.0", "1.0"}
+
+
+def _shown_value(raw: object, is_yes_no: bool) -> str:
+    """A feature value as a reader expects it: yes/no for binaries, 3 significant digits, levels without underscores."""
+    if raw is None or str(raw) in ("nan", ""):
+        return "missing"
+    if is_yes_no:
+        return "yes" if str(raw) in ("1", "1.0") else "no"
+    try:
+        number = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(raw).replace("_", " ")
+    return f"{number:.0f}" if abs(number) >= 100 else f"{number:.3g}"
+
+
 def shap_section(data: StudyData) -> Section:
     section = Section(id="shap", title="Model explanation (SHAP)")
     for name, task in data.tasks.items():
@@ -270,15 +288,18 @@ def shap_section(data: StudyData) -> Section:
         picks = [int(np.argmax(out)), int(np.argmin(out)), int(np.argmin(np.abs(out - np.median(out))))]
         ids = meta["lesion_id"].astype(str).to_numpy() if "lesion_id" in meta.columns else np.arange(len(out)).astype(str)
         waterfalls = []
+        yes_no = {f for f in feats if _is_binary(values[f])}
         for tag, idx in zip(("highest output", "lowest output", "median output"), picks, strict=True):
-            contributions = []
-            for f in sorted(feats, key=lambda f: -abs(np.nan_to_num(shap[f][idx])))[:10]:
-                raw = values[f][idx]
-                shown = fmt_num(raw, 2) if raw is not None and str(raw) != "nan" else "missing"
-                contributions.append((f"{label_variable(f)} = {shown.replace('_', ' ')}", float(np.nan_to_num(shap[f][idx]))))
+            ranked = sorted(feats, key=lambda f: -abs(np.nan_to_num(shap[f][idx])))
+            shown_feats, rest = (ranked, []) if len(ranked) <= 10 else (ranked[:9], ranked[9:])
+            contributions = [(f"{label_variable(f)} = {_shown_value(values[f][idx], f in yes_no)}",
+                              float(np.nan_to_num(shap[f][idx]))) for f in shown_feats]
+            if rest:
+                contributions.append((f"{len(rest)} other features", float(sum(np.nan_to_num(shap[f][idx]) for f in rest))))
             waterfalls.append(figure(fg.shap_waterfall_figure(float(base[idx]), contributions,
                                                               f"Lesion {ids[idx]} ({tag})", unit),
-                                     f"{title}: contributions for lesion {ids[idx]} ({tag}).", name=f"shap-waterfall-{name}-{tag.split()[0]}"))
+                                     f"{title}: contributions for lesion {ids[idx]} ({tag}).",
+                                     name=f"shap-waterfall-{name}-{tag.split()[0]}"))
         section.blocks += [heading(title), figures(items), figures(waterfalls)]
     if not section.blocks:
         return _none("shap", "Model explanation (SHAP)", "no shap_<task>.csv in the study directory")

@@ -190,11 +190,87 @@ def logrank_pvalue(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> fl
     return float(sps.chi2.sf(stat, k))
 
 
+def _grid(max_time: float) -> list[float]:
+    step = max(6.0, float(np.ceil(max_time / 6 / 6) * 6)) if max_time > 0 else 12.0
+    return [float(x) for x in np.arange(0, max_time + 1e-9, step)]
+
+
+def _km_from_block(km: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times incl. 0, survival incl. 1, n_risk per listed time) from a survfit-like block."""
+    times = np.asarray(km.get("time") or [], float)
+    surv = np.asarray(km.get("survival") or [], float)
+    risk = np.asarray(km.get("n_risk") or [], float)
+    return np.concatenate([[0.0], times]), np.concatenate([[1.0], surv]), risk
+
+
+def _at_risk_from_block(times: np.ndarray, risk: np.ndarray, grid: Sequence[float]) -> list[int]:
+    out = []
+    listed = times[1:]
+    for g in grid:
+        later = np.flatnonzero(listed >= g)
+        out.append(int(risk[later[0]]) if len(later) and len(risk) > later[0] else 0)
+    return out
+
+
+def _sentence(value: Any) -> str:
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def _logrank_text(p: Any) -> str:
+    text = fmt_pvalue(p)
+    return f"log-rank p {text}" if text.startswith(("<", ">")) else f"log-rank p = {text}"
+
+
+def _survival_per_set(name: str, task: Mapping[str, Any], surv: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One KM figure per set from survfit-like blocks ``sets.<set>.km.{high,low}``, plus a summary table."""
+    items, rows = [], []
+    unit = surv.get("time_unit", "months")
+    endpoint = str(surv.get("endpoint", "disease-free survival"))
+    for s, block in (surv.get("sets") or {}).items():
+        km = block.get("km") if isinstance(block, Mapping) else None
+        if not isinstance(km, Mapping) or not km:
+            continue
+        groups = [g for g in ("high", "low") if g in km] + sorted(set(km) - {"high", "low"})
+        parsed = {g: _km_from_block(km[g]) for g in groups}
+        max_time = max((float(t[-1]) for t, _, _ in parsed.values() if len(t)), default=0.0)
+        grid = _grid(max_time)
+        curves = [(f"{g.capitalize()} score (n = {int(km[g].get('n') or (r[0] if len(r) else 0))})", t, sv)
+                  for g, (t, sv, r) in parsed.items()]
+        at_risk = [(g.capitalize(), _at_risk_from_block(t, r, grid)) for g, (t, _, r) in parsed.items()]
+        p = get(block, "logrank", "pvalue")
+        fig = fg.km_figure(curves, grid, at_risk, _logrank_text(p), f"Time ({unit})", endpoint[:1].upper() + endpoint[1:])
+        items.append(figure(fig, f"{label_task(name, task.get('title'))} — {label_set(s)}.", name=f"km-{name}-{s}",
+                            size="half"))
+        cox = block.get("cox") or {}
+        rows.append([label_set(s), fmt_value(block.get("n")), fmt_value(block.get("events")), fmt_pvalue(p),
+                     fmt_estimate({"estimate": cox.get("hazard_ratio"), "ci_low": cox.get("ci_low"),
+                                   "ci_high": cox.get("ci_high")}), fmt_num(cox.get("concordance"))])
+    blocks: list[dict[str, Any]] = []
+    if items:
+        blocks.append(figures(items))
+        blocks.append(table(["Set", "Lesions", "Events", "Log-rank p", "HR high vs low (95% CI)", "C-index"], rows,
+                            caption=f"{label_task(name, task.get('title'))}: {endpoint} by {label_model(surv.get('model', ''))} "
+                                    f"score group (cut-off {fmt_num(surv.get('cutoff'), 3)}, "
+                                    f"{surv.get('cutoff_rule', 'fixed on the training set')}).",
+                            note="Kaplan–Meier estimates; log-rank test (survival::survdiff); Cox proportional-hazards "
+                                 "hazard ratio of the high-score group (survival::coxph). " + _sentence(surv.get("note")),
+                            name=f"survival-{name}"))
+    return blocks
+
+
 def survival_section(data: StudyData) -> Section:
     section = Section(id="survival", title="Disease-free survival by model score")
     for name, task in data.tasks.items():
         surv = task.get("survival")
         if not isinstance(surv, Mapping):
+            continue
+        per_set = _survival_per_set(name, task, surv)
+        if per_set:
+            section.blocks += [heading(label_task(name, task.get("title"))), *per_set]
             continue
         raw = surv.get("data") or {}
         if not raw.get("time"):
@@ -213,15 +289,14 @@ def survival_section(data: StudyData) -> Section:
         p = get(surv, "logrank", "pvalue")
         if p is None:
             p = logrank_pvalue(time, event, group)
-        step = float(np.ceil(np.nanmax(time) / 6 / 6) * 6) if len(time) else 12.0
-        grid = list(np.arange(0, np.nanmax(time) + 1e-9, step)) if len(time) else [0.0]
-        at_risk = [(f"{g.capitalize()}", [int(np.sum((group == g) & (time >= x))) for x in grid]) for g in labels]
+        grid = _grid(float(np.nanmax(time)) if len(time) else 0.0)
+        at_risk = [(g.capitalize(), [int(np.sum((group == g) & (time >= x))) for x in grid]) for g in labels]
         unit = surv.get("time_unit", "months")
-        fig = fg.km_figure(curves, grid, at_risk, f"log-rank p {('= ' + fmt_pvalue(p)) if fmt_pvalue(p)[0] != '<' else fmt_pvalue(p)}",
-                           f"Time ({unit})", f"{str(surv.get('endpoint', 'disease-free survival')).capitalize()}")
-        caption = (f"{label_task(name, task.get('title'))}: {surv.get('endpoint', 'disease-free survival')} of lesions with high vs "
+        endpoint = str(surv.get("endpoint", "disease-free survival"))
+        fig = fg.km_figure(curves, grid, at_risk, _logrank_text(p), f"Time ({unit})", endpoint[:1].upper() + endpoint[1:])
+        caption = (f"{label_task(name, task.get('title'))}: {endpoint} of lesions with high vs "
                    f"low {label_model(surv.get('model', ''))} score (cut-off {fmt_num(surv.get('cutoff'), 3)}, "
-                   f"{surv.get('cutoff_rule', 'fixed on the training set')}); {surv.get('set', '')}.")
+                   f"{surv.get('cutoff_rule', 'fixed on the training set')}); {label_set(str(surv.get('set', '')))}.")
         section.blocks += [heading(label_task(name, task.get("title"))), figures([figure(fig, caption, name=f"km-{name}", size="half")])]
     if not section.blocks:
         return _none("survival", "Disease-free survival by model score", "no follow-up (survival block) in results.json")
@@ -263,12 +338,20 @@ def subgroup_section(data: StudyData) -> Section:
         rows = []
         for r in rows_in:
             rows.append([label_set(r.get("set", "")), label_model(r.get("model", "")), label_variable(r.get("variable", "")),
-                         str(r.get("level", "")).replace("_", " ").upper() if str(r.get("level")) == "nme" else str(r.get("level", "")),
+                         str(r.get("level", "")).replace("_", " ").replace("nme", "NME"),
                          fmt_value(r.get("n")), fmt_value(r.get("n_positive")), fmt_estimate(r.get("auc")),
                          fmt_estimate(r.get("sensitivity")), fmt_estimate(r.get("specificity"))])
+        variables = list(dict.fromkeys(label_variable(r.get("variable", "")).lower() for r in rows_in))
+        notes, method = [], "interaction test"
+        for s_name, block in ((sub.get("sets") or {}) if isinstance(sub, Mapping) else {}).items():
+            for test in (block.get("interactions") or []) if isinstance(block, Mapping) else []:
+                method = str(test.get("method") or method)
+                notes.append(f"{label_variable(test.get('by', '')).lower()} × score in the {label_set(s_name).lower()}: "
+                             f"p = {fmt_pvalue(test.get('pvalue'))}")
+        note = f"Heterogeneity ({method}): " + "; ".join(notes) + "." if notes else ""
         section.blocks.append(table(["Set", "Model", "Subgroup", "Level", "n", "Positive", "AUC (95% CI)", "Sensitivity", "Specificity"],
-                                    rows, caption=f"{label_task(name, task.get('title'))}: performance by lesion type and centre.",
-                                    name=f"subgroups-{name}", numeric_from=4))
+                                    rows, caption=f"{label_task(name, task.get('title'))}: performance by {', '.join(variables)}.",
+                                    note=note, name=f"subgroups-{name}", numeric_from=4))
     if not section.blocks:
         return _none("subgroups", "Subgroup results", "no subgroup analysis in results.json")
     return section
@@ -311,6 +394,8 @@ def reader_section(data: StudyData) -> Section:
 
 def harmonisation_section(data: StudyData) -> Section:
     harm = data.results.get("harmonisation") or {}
+    if not isinstance(harm, Mapping) or harm.get("enabled") is False:
+        harm = {}
     drift = data.results.get("drift") or {}
     if not harm and not drift:
         return _none("harmonisation", "Harmonisation and drift", "no harmonisation or drift analysis in this run")
@@ -331,15 +416,35 @@ def harmonisation_section(data: StudyData) -> Section:
                                      *[f"After: {b}" for b in batches], "p after"], rows,
                                     caption="Batch means and test of a batch effect before and after harmonisation.",
                                     name="harmonisation-table"))
-    dfeats = drift.get("features") or []
+    dfeats = [d for d in drift.get("features") or [] if isinstance(d, Mapping)]
     if dfeats:
-        keys = [k for k in dfeats[0] if k not in ("feature", "set")]
-        rows = [[label_set(d.get("set", "")), d.get("feature", ""),
-                 *[fmt_pvalue(d.get(k)) if "pvalue" in k else fmt_value(d.get(k)) for k in keys]] for d in dfeats]
-        section.blocks.append(table(["Set", "Feature", *[{"psi": "PSI", "pvalue": "p"}.get(k, k.replace("_", " ").capitalize())
-                                                         for k in keys]], rows,
-                                    caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
-                                    name="drift-table", numeric_from=2))
+        if any("effect_size" in d or "summary_a" in d for d in dfeats):
+            ranked = sorted(dfeats, key=lambda d: -abs(float(d.get("effect_size") or 0.0)))
+            shown = [d for d in ranked if abs(float(d.get("effect_size") or 0.0)) >= 0.1
+                     or (d.get("pvalue_adjusted") is not None and float(d["pvalue_adjusted"]) < 0.05)][:20]
+            rows = [[label_set(d.get("set", "")), label_variable(d.get("feature", "")),
+                     str(d.get("summary_a") or "").replace("_", " "), str(d.get("summary_b") or "").replace("_", " "),
+                     (f"SMD {fmt_num(d.get('smd'))}" if d.get("smd") is not None else
+                      f"V {fmt_num(d.get('cramers_v'))}" if d.get("cramers_v") is not None else fmt_num(d.get("effect_size"))),
+                     fmt_pvalue(d.get("pvalue_adjusted", d.get("pvalue")))] for d in shown]
+            hidden = len(dfeats) - len(shown)
+            ref = label_set(drift.get("reference", "train")).lower()
+            section.blocks.append(table(["Set", "Feature", f"Reference ({ref})", "Set", "Effect size", "Adj. p"], rows,
+                                        caption=f"Distribution drift against the {ref}: features with an effect size ≥ 0.1 "
+                                                "or an adjusted p < 0.05, largest first.",
+                                        note=("SMD, standardised mean difference (numeric; Kolmogorov–Smirnov test); V, Cramér's V "
+                                              "(categorical; χ² test); p adjusted by Benjamini–Hochberg. "
+                                              + (f"{hidden} further feature comparisons showed small drift and are not listed."
+                                                 if hidden > 0 else "")),
+                                        name="drift-table", numeric_from=4))
+        else:
+            keys = [k for k in dfeats[0] if k not in ("feature", "set")]
+            rows = [[label_set(d.get("set", "")), d.get("feature", ""),
+                     *[fmt_pvalue(d.get(k)) if "pvalue" in k else fmt_value(d.get(k)) for k in keys]] for d in dfeats]
+            section.blocks.append(table(["Set", "Feature", *[{"psi": "PSI", "pvalue": "p"}.get(k, k.replace("_", " ").capitalize())
+                                                             for k in keys]], rows,
+                                        caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
+                                        name="drift-table", numeric_from=2))
     return section
 
 
