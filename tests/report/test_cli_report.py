@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import check_html
 from typer.testing import CliRunner
 
+from conftest import check_html
 from her2mri.cli.main import app
 
 

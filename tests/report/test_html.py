@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import check_html
 
+from conftest import check_html
 from her2mri.report import render_report
 from her2mri.report.html import SECTION_ORDER
 
@@ -61,7 +61,8 @@ def test_render_report_metrics_use_journal_formats(fixture_report: tuple[Path, s
     assert "Table 3. Performance of the models" in html
     assert "Table 4. Performance of the models" in html
     assert "Radiologist 1 (senior), with model" in html
-    assert "(0." in html and "–0." in html  # CI "0.81 (0.76–0.86)"
+    assert "(0." in html  # CI "0.81 (0.76–0.86)"
+    assert "–0." in html
     assert "<0.001" not in html  # escaped in HTML
     assert "&lt;0.001" in html
     assert "nan" not in check_html(html).text
@@ -105,7 +106,8 @@ def test_render_report_failed_run_shows_status(tmp_path: Path) -> None:
                 "error": "FileNotFoundError: cohort.csv does not exist.", "config": {"name": "broken study"}}
     (tmp_path / "results.json").write_text(json.dumps(document), encoding="utf-8")
     html = render_report(tmp_path).read_text(encoding="utf-8")
-    assert "failed at step" in html and "cohort.csv does not exist" in html
+    assert "failed at step" in html
+    assert "cohort.csv does not exist" in html
     assert check_html(html).problems == []
 
 

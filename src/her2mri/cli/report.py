@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,9 +11,13 @@ from her2mri.cli._common import console, user_errors
 
 
 def report(
-    study_dir: Path = typer.Argument(..., help="Study output directory holding results.json (from 'her2mri study run')."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write (default: STUDY_DIR/report.html)."),
-    pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF next to the HTML with headless Chromium."),
+    study_dir: Annotated[
+        Path, typer.Argument(help="Study output directory holding results.json (from 'her2mri study run').")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file to write (default: STUDY_DIR/report.html).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF next to the HTML with headless Chromium.")] = False,
 ) -> None:
     """Re-render the study report (one self-contained HTML file) from a study directory."""
     with user_errors():

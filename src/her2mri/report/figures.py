@@ -297,7 +297,7 @@ def km_figure(
         ax.legend(loc="lower left", frameon=False)
         ax.text(0.98, 0.06, pvalue_text, transform=ax.transAxes, ha="right", fontsize=8.5)
         table_ax.set_title("Number at risk", fontsize=8, loc="left")
-        for row, (label, counts) in enumerate(at_risk):
+        for row, (_label, counts) in enumerate(at_risk):
             for t, c in zip(at_risk_times, counts, strict=False):
                 table_ax.text(t, len(at_risk) - 1 - row, str(int(c)), ha="center", va="center", fontsize=7.5,
                               color=PALETTE[row % len(PALETTE)])

@@ -10,8 +10,8 @@ import jinja2
 
 from her2mri.report import model_sections as ms
 from her2mri.report import study_sections as ss
-from her2mri.report.table1 import table1_section
 from her2mri.report.blocks import Section, StudyData, get, load_study, safe_section
+from her2mri.report.table1 import table1_section
 
 __all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from her2mri.report import figures as fg
-from her2mri.report.blocks import Section, StudyData, figure, figures, finite, get, heading, table, text
+from her2mri.report.blocks import Section, StudyData, figure, figures, finite, get, heading, table
 from her2mri.report.formatting import (
     fmt_estimate,
     fmt_num,
