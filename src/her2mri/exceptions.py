@@ -50,7 +50,8 @@ class CohortIssue:
             where.append(f"column '{self.column}'")
         if self.row is not None:
             where.append(f"row {self.row}")
-        head = ", ".join(where).capitalize() if where else "Table"
+        head = ", ".join(where) if where else "table"
+        head = head[:1].upper() + head[1:]
         text = f"{head}: {self.message}"
         if self.value is not None and "got" not in self.message:
             text += f"; got {self.value!r}"
