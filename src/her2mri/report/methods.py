@@ -249,7 +249,7 @@ def _statistics_paragraph(config: Mapping[str, Any]) -> str:
             str(survival.get("time", "dfs_months")), str(survival.get("time", "")).replace("_", " ").capitalize())
         text += (f" {endpoint} by model-score group (high vs low at the "
                  f"{'training median' if cut == 'median' else 'model threshold'}) uses Kaplan–Meier estimates and the "
-                 "log-rank test (survival::survfit, survdiff).")
+                 "log-rank test (survival::survfit, survival::survdiff).")
     conformal = config.get("conformal")
     if isinstance(conformal, Mapping) and conformal.get("alpha") is not None:
         text += (f" Class-conditional split conformal prediction sets target {1 - float(conformal['alpha']):.0%} coverage.")

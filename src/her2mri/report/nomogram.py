@@ -203,14 +203,15 @@ def draw_nomogram(nomogram: Nomogram, labels: Sequence[str] | None = None, title
         for i, (term, name) in enumerate(zip(nomogram.terms, names, strict=True)):
             y = -(i + 1)
             if term.kind == "numeric":
+                # pretty values inside the range, as rms::nomogram labels them; the axis line still spans the range
                 values = _nice_ticks(term.low, term.high)
-                if not values or values[0] > term.low + 1e-12:
-                    values = [term.low, *values]
-                if values[-1] < term.high - 1e-12:
-                    values = [*values, term.high]
+                if len(values) < 2:
+                    values = [term.low, term.high]
                 values = _thin(values, nomogram, term)
                 positions = [nomogram.term_points(term, v) for v in values]
                 axis_line(y, positions, [_fmt_tick(v) for v in values], name, stagger=True)
+                ends = [nomogram.term_points(term, term.low), nomogram.term_points(term, term.high)]
+                ax.plot([min(ends), max(ends)], [y, y], color="black", lw=0.9)
             else:
                 positions = [nomogram.term_points(term, lev) for lev, _ in term.levels]
                 texts = [lev.replace("_", " ") for lev, _ in term.levels]
