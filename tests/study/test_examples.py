@@ -1,0 +1,39 @@
+"""Every example configuration runs on the demo cohort (reduced bootstrap / SHAP / report to keep it quick)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from her2mri.cohort.demo import make_demo_cohort
+from her2mri.study import config_from_dict, run_study
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def demo_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo_cohort.csv"
+    make_demo_cohort().to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_example_config_runs_on_demo_cohort(tmp_path: Path, demo_csv: Path, path: Path) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["cohort"]["path"] = str(demo_csv)
+    data["statistics"] = {**data.get("statistics", {}), "n_bootstrap": 20}
+    data["interpretability"] = {"shap": False}
+    data["report"] = {"enabled": False}
+    data["n_jobs"] = 1
+    design = data.setdefault("design", {})
+    design["inner_splits"] = 3
+    for model in data.get("models", []):
+        model["tuning"] = False
+    result = run_study(config_from_dict(data), tmp_path / "out")
+    assert result.status == "complete"
+    for block in result.document["tasks"].values():
+        assert block["best_model"] in block["models"]
