@@ -1,9 +1,9 @@
 """Models: tasks and labels, preprocessing, ComBat, classifier registry, pipelines and validation designs."""
 
 from her2mri.models.combat import ComBatHarmonizer
+from her2mri.models.pipeline import build_pipeline, describe_selected_features, model_grid, tune_pipeline
 from her2mri.models.preprocess import CohortPreprocessor
 from her2mri.models.registry import MODELS, ModelSpec, make_model
-from her2mri.models.pipeline import build_pipeline, describe_selected_features, model_grid, tune_pipeline
 from her2mri.models.tasks import TASKS, Task, ThreeClassMetrics, compose_three_class, three_class_metrics
 from her2mri.models.validation import (
     DesignSplit,

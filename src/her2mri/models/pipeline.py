@@ -67,7 +67,7 @@ def build_pipeline(
     ``selectors`` is an ordered list of ``(registry name, parameters)``, e.g.
     ``[("correlation", {"threshold": 0.8}), ("univariate", {"alpha": 0.05}), ("gbdt", {"k": 10})]``.
     ``model`` is a :data:`~her2mri.models.registry.MODELS` name or ``"auto"`` (the pipeline then holds
-    ``lr`` as a placeholder and :func:`model_grid` ``("auto")`` searches every family).
+    ``lr`` as its initial estimator and :func:`model_grid` ``("auto")`` searches every family).
     ``harmonize`` is ``None`` (no ComBat) or keyword arguments of
     :class:`~her2mri.models.combat.ComBatHarmonizer`; its ``features`` default to ``numeric``.
     """
@@ -108,7 +108,7 @@ def model_grid(
     """
     if model == "auto":
         grids = []
-        for name, spec in MODELS.items():
+        for spec in MODELS.values():
             entry: dict[str, list[Any]] = {"model": [spec.make(random_state)]}
             entry.update({f"model__{k}": list(v) for k, v in spec.grid.items()})
             grids.append(entry)
