@@ -179,3 +179,15 @@ def test_task_model_meta_is_json_safe(bundle) -> None:
 
     tm: TaskModel = bundle.task_models["low_vs_zero"]
     assert json.loads(json.dumps(tm.meta()))["positive_label"] == "low"
+
+
+def test_bundle_predict_derives_empty_receptor_status_from_percent(bundle, cases) -> None:
+    raw = cases.astype(object).drop(columns=["er_status"])
+    raw["er_percent"] = [0.0, 80.0, np.nan, 5.0, 0.0]
+    result = bundle.predict_cases(raw)
+    assert list(result.cases["er_status"].iloc[:2]) == ["negative", "positive"]
+    assert pd.isna(result.cases["er_status"].iloc[2])
+    given = cases.astype(object).copy()
+    given["er_percent"] = 0.0
+    given.loc[0, "er_status"] = "positive"
+    assert bundle.predict_cases(given).cases.loc[0, "er_status"] == "positive"

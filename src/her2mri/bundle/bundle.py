@@ -283,6 +283,13 @@ def _check_task_models(task_models: Mapping[str, TaskModel], hierarchy: str | No
         raise BundleError(msg)
 
 
+def _ki67_cutoff(config: Mapping[str, Any]) -> float:
+    cohort = config.get("cohort") if isinstance(config, Mapping) else None
+    subtype = cohort.get("subtype") if isinstance(cohort, Mapping) else None
+    value = subtype.get("ki67_cutoff") if isinstance(subtype, Mapping) else None
+    return float(value) if value is not None else 20.0
+
+
 def build_bundle(
     *,
     task_models: Mapping[str, TaskModel],
@@ -315,7 +322,7 @@ def build_bundle(
         from her2mri.models.conformal import ClassConditionalConformal
 
         ClassConditionalConformal.from_dict(dict(conformal))
-    schema = build_input_schema(columns, training_frame)
+    schema = build_input_schema(columns, training_frame, ki67_cutoff=_ki67_cutoff(config))
     summary = summarise_training(training_frame, schema)
     rng = np.random.default_rng(random_state)
     n_bg = min(background_size, len(training_frame))

@@ -107,6 +107,7 @@ class InputSchema:
     """The ordered inputs of a bundle. ``lesion_type`` is consulted for structural emptiness when present."""
 
     columns: tuple[InputColumn, ...]
+    ki67_cutoff: float = 20.0
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,11 +124,19 @@ class InputSchema:
         return name in self.names
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": [c.to_dict() for c in self.columns]}
+        return {"columns": [c.to_dict() for c in self.columns], "ki67_cutoff": self.ki67_cutoff}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputSchema:
-        return cls(columns=tuple(InputColumn.from_dict(c) for c in data["columns"]))
+        return cls(
+            columns=tuple(InputColumn.from_dict(c) for c in data["columns"]),
+            ki67_cutoff=float(data.get("ki67_cutoff", 20.0)),
+        )
+
+    def derivable(self, name: str) -> tuple[str, ...]:
+        """Columns from which an empty input ``name`` is derived (ER/PR/Ki-67 status from the percentages,
+        HR status from ER/PR status, ER-low from ER %); empty when it is not derivable."""
+        return _DERIVATIONS.get(name, ())
 
     # ------------------------------------------------------------------------------------------ validation
     def validate(self, frame: pd.DataFrame, *, source: str = "<cases>") -> pd.DataFrame:
@@ -136,6 +145,7 @@ class InputSchema:
         if not isinstance(frame, pd.DataFrame):
             msg = f"Cases must be a pandas DataFrame; got {type(frame).__name__}."
             raise TypeError(msg)
+        frame = _fill_derived(frame, self)
         lookup = {str(c).strip().lower(): c for c in frame.columns}
         issues: list[CohortIssue] = []
         missing = [c.name for c in self.columns if c.name not in lookup]
@@ -245,6 +255,74 @@ def _normalise(spec: InputColumn, value: Any, row: int, issues: list[CohortIssue
     return np.nan
 
 
+_DERIVATIONS: dict[str, tuple[str, ...]] = {
+    "er_status": ("er_percent",),
+    "pr_status": ("pr_percent",),
+    "ki67_status": ("ki67_percent",),
+    "hr_status": ("er_status", "pr_status"),
+    "er_low": ("er_percent",),
+}
+
+
+def _number(value: Any) -> float:
+    if _is_missing(value):
+        return float("nan")
+    try:
+        return float(value) if isinstance(value, int | float) else float(str(value).strip())
+    except ValueError:
+        return float("nan")
+
+
+def _status(value: Any, column: str) -> Any:
+    if _is_missing(value):
+        return np.nan
+    spec = spec_for(column)
+    canonical = spec.canonical(normalise_token(value)) if spec is not None else None
+    return canonical if canonical is not None else value
+
+
+def _fill_derived(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
+    """Fill empty derivable inputs from the columns they are derived from, as the cohort validator does
+    (status at ≥ 1 % for ER/PR, at ≥ ``ki67_cutoff`` % for Ki-67; HR positive if ER or PR positive; ER-low
+    for 1–10 %). Values given are never overwritten; underivable cells stay empty."""
+    lookup = {str(c).strip().lower(): c for c in frame.columns}
+    wanted = [c for c in ("er_status", "pr_status", "ki67_status", "hr_status", "er_low") if c in schema]
+    if not wanted or not any(s in lookup for c in wanted for s in _DERIVATIONS[c]):
+        return frame
+    frame = frame.copy()
+    n = len(frame)
+
+    def current(column: str) -> list[Any]:
+        return list(frame[lookup[column]]) if column in lookup else [np.nan] * n
+
+    def store(column: str, derived: list[Any]) -> None:
+        values = current(column)
+        filled = [d if _is_missing(v) else v for v, d in zip(values, derived, strict=True)]
+        key = lookup.get(column, column)
+        frame[key] = pd.Series(filled, index=frame.index, dtype=object)
+        lookup[column] = key
+
+    cut = {"er_status": 1.0, "pr_status": 1.0, "ki67_status": schema.ki67_cutoff}
+    labels = {"er_status": ("positive", "negative"), "pr_status": ("positive", "negative"), "ki67_status": ("high", "low")}
+    for column in ("er_status", "pr_status", "ki67_status"):
+        source = _DERIVATIONS[column][0]
+        if (column in wanted or (column in ("er_status", "pr_status") and "hr_status" in wanted)) and source in lookup:
+            numbers = [_number(v) for v in current(source)]
+            store(column, [np.nan if np.isnan(x) else labels[column][0 if x >= cut[column] else 1] for x in numbers])
+    if "hr_status" in wanted and ("er_status" in lookup or "pr_status" in lookup):
+        er = [_status(v, "er_status") for v in current("er_status")]
+        pr = [_status(v, "pr_status") for v in current("pr_status")]
+        hr = [
+            "positive" if "positive" in (a, b) else "negative" if (a, b) == ("negative", "negative") else np.nan
+            for a, b in zip(er, pr, strict=True)
+        ]
+        store("hr_status", hr)
+    if "er_low" in wanted and "er_percent" in lookup:
+        numbers = [_number(v) for v in current("er_percent")]
+        store("er_low", [np.nan if np.isnan(x) else float(1.0 <= x <= 10.0) for x in numbers])
+    return frame
+
+
 def _is_missing(value: Any) -> bool:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return True
@@ -280,9 +358,12 @@ def _from_training(name: str, series: pd.Series | None) -> InputColumn:
     return InputColumn(name=name, kind="numeric", description="quantitative feature (from the training data)")
 
 
-def build_input_schema(columns: Iterable[str], training_frame: pd.DataFrame | None = None) -> InputSchema:
+def build_input_schema(
+    columns: Iterable[str], training_frame: pd.DataFrame | None = None, *, ki67_cutoff: float = 20.0
+) -> InputSchema:
     """Schema of ``columns`` (in first-seen order, duplicates dropped): vocabulary metadata where the cohort
-    vocabulary knows the column, the training frame's dtype and levels otherwise."""
+    vocabulary knows the column, the training frame's dtype and levels otherwise. ``ki67_cutoff`` is the
+    study's Ki-67 cut-off, used to derive an empty ``ki67_status`` from ``ki67_percent``."""
     seen: list[str] = []
     for name in columns:
         if name not in seen:
@@ -295,5 +376,5 @@ def build_input_schema(columns: Iterable[str], training_frame: pd.DataFrame | No
         else:
             series = training_frame[name] if training_frame is not None and name in training_frame else None
             out.append(_from_training(name, series))
-    return InputSchema(columns=tuple(out))
+    return InputSchema(columns=tuple(out), ki67_cutoff=float(ki67_cutoff))
 

@@ -48,7 +48,7 @@ def _order(name: str) -> int:
         return len(_VOCABULARY_ORDER)
 
 
-def _field(spec: InputColumn, value: Any) -> dict[str, Any]:
+def _field(spec: InputColumn, value: Any, derived_from: tuple[str, ...] = ()) -> dict[str, Any]:
     options: list[tuple[str, str]] = []
     if spec.kind == "categorical":
         options = [(v, spec.level_label(v)) for v in spec.values]
@@ -58,6 +58,9 @@ def _field(spec: InputColumn, value: Any) -> dict[str, Any]:
     if spec.kind == "numeric":
         if spec.plausible is not None:
             hint = f"plausible {spec.plausible[0]:g}–{spec.plausible[1]:g}" + (f" {spec.unit}" if spec.unit else "")
+    if derived_from:
+        sources = " / ".join(c.replace("_", " ") for c in derived_from)
+        hint = (hint + "; " if hint else "") + f"if unknown, derived from {sources}"
     return {
         "name": spec.name,
         "label": _label(spec),
@@ -83,8 +86,9 @@ def _form_groups(bundle: ModelBundle, values: dict[str, Any]) -> list[dict[str, 
     if "lesion_type" not in names and any(c.applies_to for c in bundle.schema.columns):
         groups["birads"].append(_field(lesion_type, values.get("lesion_type")) | {"not_input": True})
     for spec in sorted(bundle.schema.columns, key=lambda c: _order(c.name)):
-        key = spec.group if spec.group in groups else "quantitative"
-        groups[key].append(_field(spec, values.get(spec.name)))
+        key = spec.group if spec.group in groups else ("pathology" if spec.group == "derived" else "quantitative")
+        sources = tuple(c for c in bundle.schema.derivable(spec.name) if c in names)
+        groups[key].append(_field(spec, values.get(spec.name), sources))
     return [{"title": title, "fields": groups[key]} for key, title in _GROUPS if groups[key]]
 
 
