@@ -211,7 +211,11 @@ def _task(frame: pd.DataFrame, name: str, rng: np.random.Generator, preds: list[
     for s in SETS:
         m = (sub["set"] == s).to_numpy()
         result["counts"][s] = {"positive": int(y_sub[m].sum()), "negative": int((1 - y_sub[m]).sum())}
-        result["table1"][s] = _table1(sub[m], y_sub[m])
+        rows = _table1(sub[m], y_sub[m])
+        if name == "low_vs_zero":  # the study keys Table 1 columns by class label (table1_groups)
+            rows = [{("low" if k == "positive" else "zero" if k == "negative" else k): v for k, v in r.items()} for r in rows]
+        result["table1"][s] = rows
+    result["table1_groups"] = ["low", "zero"] if name == "low_vs_zero" else ["positive", "negative"]
     for model in MODELS:
         p_tr = scores[model][train]
         fpr, tpr, thr = roc_curve(y_sub[train], p_tr)

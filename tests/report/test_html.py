@@ -68,6 +68,14 @@ def test_render_report_metrics_use_journal_formats(fixture_report: tuple[Path, s
     assert "nan" not in check_html(html).text
 
 
+def test_render_report_table1_reads_class_keyed_columns(fixture_report: tuple[Path, str]) -> None:
+    html = fixture_report[1]
+    start = html.index('data-table="table1-low_vs_zero"')
+    body = html[start:html.index("</table>", start)]
+    assert "Positive (n = " in body
+    assert body.count("(") > 40  # "n (%)" and "median (IQR)" cells are filled, not em dashes
+
+
 def test_render_report_minimal_results_omits_sections_with_reason(tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text(json.dumps({"schema_version": 1}), encoding="utf-8")
     path = render_report(tmp_path, out=tmp_path / "out" / "r.html")

@@ -149,6 +149,7 @@ def table(
     note: str = "",
     name: str = "",
     numeric_from: int = 1,
+    keep_empty_columns: bool = False,
 ) -> dict[str, Any]:
     """A table; a row given as ``{"group": label}`` becomes a full-width sub-heading row.
 
@@ -160,7 +161,7 @@ def table(
     keep = [
         j for j in range(len(header))
         if j < 2 or any(j < len(c) and str(c[j]).strip() not in ("", MISSING) for c in cell_rows)
-    ] if cell_rows else list(range(len(header)))
+    ] if cell_rows and not keep_empty_columns else list(range(len(header)))
     for r in body:
         if "cells" in r:
             cells = [r["cells"][j] if j < len(r["cells"]) else "" for j in keep]

@@ -44,6 +44,9 @@ def table1_section(data: StudyData) -> Section:
         negative = task.get("negative") or ["negative"]
         neg_label = "HER2-" + ("/".join(map(str, negative)) if isinstance(negative, list) else str(negative))
         pos_label = f"HER2-{task.get('positive', 'positive')}"
+        groups_keys = task.get("table1_groups")
+        pos_key, neg_key = (str(groups_keys[0]), str(groups_keys[1])) if (
+            isinstance(groups_keys, list) and len(groups_keys) == 2) else ("positive", "negative")
         order: list[tuple[str, str]] = []
         cells: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         summaries: dict[str, str] = {}
@@ -84,7 +87,8 @@ def table1_section(data: StudyData) -> Section:
                 row = cells.get((s, var, level), {})
                 p = row.get("pvalue_adjusted") if adjusted else row.get("pvalue")
                 show_p = first or not level
-                row_cells += [fmt_value(row.get("positive")) if row else "—", fmt_value(row.get("negative")) if row else "—",
+                row_cells += [fmt_value(row.get(pos_key, row.get("positive"))) if row else "—",
+                              fmt_value(row.get(neg_key, row.get("negative"))) if row else "—",
                               fmt_pvalue(p) if show_p and p is not None else ""]
             row_cells.append(" / ".join(tests_of.get(var, [])) if first else "")
             body.append(row_cells)
@@ -103,7 +107,7 @@ def table1_section(data: StudyData) -> Section:
                             "Continuous variables: summary as stated after the name; categorical: n (%). "
                             + ("p-values adjusted for multiplicity across each table. " if adjusted else "")
                             + (f"Tests: {legend}." if legend else "")),
-                      name=f"table1-{name}", numeric_from=2)
+                      name=f"table1-{name}", numeric_from=2, keep_empty_columns=True)
         block["header_groups"] = groups
         block["css"] = "compact"
         section.blocks.append(block)
