@@ -48,10 +48,19 @@ def _order(name: str) -> int:
         return len(_VOCABULARY_ORDER)
 
 
+_LEVEL_LABELS = {
+    "lesion_type": {"focus": "focus", "mass": "mass", "nme": "non-mass enhancement (NME)",
+                    "mass_with_nme": "mass with non-mass enhancement"},
+    "t2_signal": {"hyper": "hyperintense", "slightly_high": "slightly high", "iso": "isointense",
+                  "hypo": "hypointense", "mixed": "mixed"},
+}
+
+
 def _field(spec: InputColumn, value: Any, derived_from: tuple[str, ...] = ()) -> dict[str, Any]:
     options: list[tuple[str, str]] = []
     if spec.kind == "categorical":
-        options = [(v, spec.level_label(v)) for v in spec.values]
+        special = _LEVEL_LABELS.get(spec.name, {})
+        options = [(v, special.get(v, spec.level_label(v))) for v in spec.values]
     elif spec.kind == "binary":
         options = [("yes", "yes"), ("no", "no")]
     hint = ""
@@ -79,7 +88,6 @@ def _form_groups(bundle: ModelBundle, values: dict[str, Any]) -> list[dict[str, 
     groups: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in _GROUPS}
     lesion_type = InputColumn(
         "lesion_type", "categorical", values=("focus", "mass", "nme", "mass_with_nme"),
-        labels={"focus": "focus", "mass": "mass", "nme": "non-mass enhancement", "mass_with_nme": "mass with NME"},
         description="Lesion enhancement type", group="birads",
     )
     names = bundle.schema.names
@@ -107,6 +115,11 @@ def _context(request: Request, bundle: ModelBundle, settings: Any, **extra: Any)
         "general_errors": [],
         **extra,
     }
+
+
+def _shown(schema: Any, feature: str, prediction: Any) -> str:
+    text = display_value(schema, feature, prediction.inputs.get(feature))
+    return text + " (imputed)" if feature in prediction.imputed else text
 
 
 def _decision_text(bundle: ModelBundle, prediction: Any) -> str:
@@ -176,7 +189,7 @@ async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep
                 "chosen_model": bundle.task_models[nomo.task].model_name if nomo.task in bundle.task_models else "",
                 "total": nomo.total_points,
                 "probability": nomo.probability,
-                "rows": [(f, display_value(schema, f, prediction.inputs.get(f)), p) for f, p in rows],
+                "rows": [(f, _shown(schema, f, prediction), p) for f, p in rows],
             }
         )
     context = _context(
