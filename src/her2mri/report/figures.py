@@ -59,7 +59,7 @@ _RC = {
 def figure_to_uri(fig: Figure) -> str:
     """Serialise a figure to a base64 SVG data URI and close it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None}, dpi=200)
     plt.close(fig)
     payload = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"data:image/svg+xml;base64,{payload}"
@@ -221,8 +221,9 @@ def shap_beeswarm_figure(
             density = hist[np.clip(np.searchsorted(edges, sv, side="right") - 1, 0, len(hist) - 1)] / max(hist.max(), 1)
             y = row + rng.uniform(-1, 1, len(sv)) * 0.38 * density
             missing = ~np.isfinite(colours)
-            ax.scatter(sv[missing], y[missing], s=6, color="0.7", lw=0, rasterized=False)
-            scatter = ax.scatter(sv[~missing], y[~missing], s=6, c=colours[~missing], cmap="plasma", vmin=0, vmax=1, lw=0)
+            ax.scatter(sv[missing], y[missing], s=6, color="0.7", lw=0, rasterized=True)
+            scatter = ax.scatter(sv[~missing], y[~missing], s=6, c=colours[~missing], cmap="plasma", vmin=0, vmax=1, lw=0,
+                                 rasterized=True)
         ax.axvline(0, color="0.5", lw=0.8)
         ax.set_yticks(range(k), [textwrap.shorten(f, 34) for f in reversed(features)])
         ax.set_xlabel(xlabel)

@@ -49,7 +49,7 @@ def table1_section(data: StudyData) -> Section:
             isinstance(groups_keys, list) and len(groups_keys) == 2) else ("positive", "negative")
         order: list[tuple[str, str]] = []
         cells: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-        summaries: dict[str, str] = {}
+        summaries: dict[str, dict[str, str]] = {}
         tests: dict[str, str] = {}
         adjusted = False
         for s in sets:
@@ -61,7 +61,7 @@ def table1_section(data: StudyData) -> Section:
                     order.append(key)
                 cells[(s, *key)] = row
                 if row.get("summary"):
-                    summaries.setdefault(key[0], str(row["summary"]))
+                    summaries.setdefault(key[0], {})[s] = str(row["summary"])
                 if row.get("test"):
                     tests[abbreviate_test(str(row["test"]))] = str(row["test"])
                 adjusted = adjusted or row.get("pvalue_adjusted") is not None
@@ -78,10 +78,16 @@ def table1_section(data: StudyData) -> Section:
                 if short not in tests_of.setdefault(var, []):
                     tests_of[var].append(short)
         body = []
+        mixed: list[str] = []
         for i, (var, level) in enumerate(order):
             first = i == 0 or order[i - 1][0] != var
-            summary = summaries.get(var)
-            label = label_variable(var) + (f", {summary}" if summary and summary != "n (%)" else "") if first else ""
+            kinds = set(summaries.get(var, {}).values())
+            if len(kinds) > 1 and first:
+                mixed.append(f"{label_variable(var)}: " + "; ".join(
+                    f"{k} in the {label_set(s_name).lower()}" for s_name, k in summaries[var].items()))
+            summary = next(iter(kinds)) if len(kinds) == 1 else None
+            label = (label_variable(var) + (f", {summary}" if summary and summary != "n (%)" else "")
+                     + (" †" if len(kinds) > 1 else "")) if first else ""
             row_cells = [label, _level(level, levels_of[var] <= set(_YES_NO))]
             for s in sets:
                 row = cells.get((s, var, level), {})
@@ -106,7 +112,8 @@ def table1_section(data: StudyData) -> Section:
                       note=(f"Positive: {pos_label}; negative: {neg_label}. "
                             "Continuous variables: summary as stated after the name; categorical: n (%). "
                             + ("p-values adjusted for multiplicity across each table. " if adjusted else "")
-                            + (f"Tests: {legend}." if legend else "")),
+                            + (f"Tests: {legend}. " if legend else "")
+                            + ("† Summary differs between sets: " + " — ".join(mixed) + "." if mixed else "")),
                       name=f"table1-{name}", numeric_from=2, keep_empty_columns=True)
         block["header_groups"] = groups
         block["css"] = "compact"
