@@ -123,7 +123,7 @@ def decision_curve_figure(
         ax.axhline(0, color="black", lw=1.0, label="Treat none")
         ymax = max(ymax, float(np.nanmax(nb_all)))
         ax.set(xlim=(0, 1), ylim=(-0.05, ymax * 1.1), xlabel="Threshold probability", ylabel="Net benefit", title=title)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=7.5, ncol=4)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=7.5, ncol=3)
         return figure_to_uri(fig)
 
 
@@ -251,7 +251,9 @@ def shap_waterfall_figure(
     base_value: float, contributions: Sequence[tuple[str, float]], title: str, xlabel: str
 ) -> str:
     """Waterfall of one lesion: from the base value through each feature's contribution to the model output."""
-    items = sorted(contributions, key=lambda kv: abs(kv[1]))  # smallest at the bottom, largest on top
+    # smallest at the bottom, largest on top; a lumped "N other features" bar always sits at the bottom
+    lumped = [kv for kv in contributions if kv[0].endswith("other features")]
+    items = lumped + sorted((kv for kv in contributions if kv not in lumped), key=lambda kv: abs(kv[1]))
     with _style():
         fig, ax = plt.subplots(figsize=(4.8, 0.36 * len(items) + 1.3))
         running = base_value

@@ -185,15 +185,20 @@ def draw_nomogram(nomogram: Nomogram, labels: Sequence[str] | None = None, title
             ax.text(-36, y, label, ha="left", va="center", fontsize=8.5, fontweight="bold")
             if positions:
                 ax.plot([min(positions), max(positions)], [y, y], color="black", lw=0.9)
-            order = np.argsort(positions)
-            last_x = -1e9
-            flip = False
-            for idx in order:
+            # place each label in the first slot (above, below, higher above) where it does not overlap
+            slots = [(0.2, "bottom"), (-0.28, "top"), (0.5, "bottom")]
+            right_edge = [-1e9] * len(slots)
+            for idx in np.argsort(positions):
                 x, text = positions[idx], texts[idx]
                 ax.plot([x, x], [y, y + 0.12], color="black", lw=0.8)
-                flip = (not flip) if (stagger and x - last_x < 2.2 * max(len(text), 3)) else False
-                ax.text(x, y - 0.28 if flip else y + 0.2, text, ha="center", va="top" if flip else "bottom", fontsize=7)
-                last_x = x
+                half = 0.6 * len(text) + 0.6
+                slot = 0
+                if stagger:
+                    free = [k for k in range(len(slots)) if x - half > right_edge[k]]
+                    slot = free[0] if free else int(np.argmin(right_edge))
+                right_edge[slot] = x + half
+                offset, va = slots[slot]
+                ax.text(x, y + offset, text, ha="center", va=va, fontsize=7)
 
         # points axis
         ticks = list(range(0, 101, 10))
