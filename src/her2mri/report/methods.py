@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from her2mri.report.formatting import label_model, label_set, label_task
+from her2mri.report.formatting import label_model, label_set, label_task, label_variable
 
 __all__ = ["methods_paragraphs"]
 
@@ -123,8 +123,8 @@ def _design_paragraph(results: Mapping[str, Any]) -> str:
     if sets:
         text += f" Evaluation sets: {_join([label_set(s).lower() for s in sets])}."
     grouped = design.get("grouped_by", "patient_id")
-    text += f" Splits were grouped by {str(grouped).replace('_', ' ')} so that all lesions of a patient fall in one set"
-    text += f" and stratified on {str(design['stratified_on']).replace('_', ' ')}." if design.get("stratified_on") else "."
+    text += f" Splits were grouped by {str(grouped).replace('_id', ' ID').replace('_', ' ')} so that all lesions of a patient fall in one set"
+    text += f" and stratified on {label_variable(str(design['stratified_on']))}." if design.get("stratified_on") else "."
     seed = design.get("seed") if design.get("seed") is not None else config.get("seed", _get(results, "provenance", "seed"))
     if seed is not None:
         text += f" Random seed {seed}."

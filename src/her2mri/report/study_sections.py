@@ -335,9 +335,13 @@ def subgroup_section(data: StudyData) -> Section:
         rows_in = sub.get("rows") if isinstance(sub, Mapping) else sub
         if not rows_in:
             continue
-        rows = []
+        rows: list[Any] = []
+        last_set = None
         for r in rows_in:
-            rows.append([label_set(r.get("set", "")), label_model(r.get("model", "")), label_variable(r.get("variable", "")),
+            if r.get("set") != last_set:
+                last_set = r.get("set")
+                rows.append({"group": label_set(str(last_set or ""))})
+            rows.append([label_model(r.get("model", "")), label_variable(r.get("variable", "")),
                          str(r.get("level", "")).replace("_", " ").replace("nme", "NME"),
                          fmt_value(r.get("n")), fmt_value(r.get("n_positive")), fmt_estimate(r.get("auc")),
                          fmt_estimate(r.get("sensitivity")), fmt_estimate(r.get("specificity"))])
@@ -349,9 +353,11 @@ def subgroup_section(data: StudyData) -> Section:
                 notes.append(f"{label_variable(test.get('by', '')).lower()} × score in the {label_set(s_name).lower()}: "
                              f"p = {fmt_pvalue(test.get('pvalue'))}")
         note = f"Heterogeneity ({method}): " + "; ".join(notes) + "." if notes else ""
-        section.blocks.append(table(["Set", "Model", "Subgroup", "Level", "n", "Positive", "AUC (95% CI)", "Sensitivity", "Specificity"],
+        section.blocks.append(table(["Model", "Subgroup", "Level", "n", "Positive", "AUC (95% CI)", "Sensitivity", "Specificity"],
                                     rows, caption=f"{label_task(name, task.get('title'))}: performance by {', '.join(variables)}.",
-                                    note=note, name=f"subgroups-{name}", numeric_from=4))
+                                    note=note + (" AUC not estimable (—) when a subgroup lacks one of the classes or is very small."
+                                                 if any("—" in str(c) for r in rows if isinstance(r, list) for c in r[5:6]) else ""),
+                                    name=f"subgroups-{name}", numeric_from=3))
     if not section.blocks:
         return _none("subgroups", "Subgroup results", "no subgroup analysis in results.json")
     return section
@@ -429,7 +435,7 @@ def harmonisation_section(data: StudyData) -> Section:
                      fmt_pvalue(d.get("pvalue_adjusted", d.get("pvalue")))] for d in shown]
             hidden = len(dfeats) - len(shown)
             ref = label_set(drift.get("reference", "train")).lower()
-            section.blocks.append(table(["Set", "Feature", f"Reference ({ref})", "Set", "Effect size", "Adj. p"], rows,
+            section.blocks.append(table(["Set", "Feature", f"Reference ({ref})", "Evaluation set", "Effect size", "Adj. p"], rows,
                                         caption=f"Distribution drift against the {ref}: features with an effect size ≥ 0.1 "
                                                 "or an adjusted p < 0.05, largest first.",
                                         note=("SMD, standardised mean difference (numeric; Kolmogorov–Smirnov test); V, Cramér's V "

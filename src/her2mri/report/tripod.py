@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from her2mri.report.formatting import fmt_estimate, label_model, label_set, label_task
+from her2mri.report.formatting import fmt_estimate, label_model, label_set, label_task, label_variable
+from her2mri.report.methods import _model_entries
 
 __all__ = ["AUTHORS", "TripodItem", "tripod_items"]
 
@@ -69,29 +70,52 @@ def tripod_items(results: Mapping[str, Any]) -> list[TripodItem]:
     add("2", "Abstract", f"Key numbers in the summary section: {_performance_text(tasks)}" if tasks else None)
     add("3a", "Healthcare context and rationale", None)
     add("3b", "Target population and intended use", None)
-    add("3c", "Known health inequalities", "Subgroup performance by lesion type and centre: see Subgroup results."
-        if any(t.get("subgroups") for t in tasks.values()) else None)
+    subgroup_vars = sorted({label_variable(str(r.get("variable", ""))).lower() for t in tasks.values()
+                            for r in ((t.get("subgroups") or {}).get("rows") or [] if isinstance(t.get("subgroups"), Mapping)
+                                      else t.get("subgroups") or []) if isinstance(r, Mapping)})
+    add("3c", "Known health inequalities", f"Subgroup performance by {', '.join(subgroup_vars)}: see Subgroup results."
+        if subgroup_vars else None)
     add("4", "Objectives", f"Development and validation of models for: {task_titles}." if tasks else None)
-    add("5a", "Data sources", f"Cohort table {cohort.get('source')}." if cohort.get("source") else None)
+    source = str(cohort.get("source") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    add("5a", "Data sources", f"Cohort table {source}; representativeness to be described by the authors." if source else None)
     add("5b", "Dates of accrual and follow-up", None)
     centres = sorted({c for s in sets.values() for c in (s.get("centers") or [])})
     add("6a", "Setting and centres", f"Centres: {', '.join(centres)}." if centres else None)
     flow = cohort.get("flow") or []
-    excl = "; ".join(f"{f.get('reason')} (n = {f.get('excluded')})" for f in flow if f.get("excluded"))
+    excl = "; ".join(f"{f.get('reason')} (n = {f.get('excluded')})" for f in flow
+                     if isinstance(f, Mapping) and f.get("excluded") and not str(f.get("step", "")).startswith("task "))
     add("6b", "Eligibility criteria", f"Exclusions applied by the software: {excl}. Clinical criteria: to be completed "
         "by the authors." if excl else None)
     add("6c", "Treatments received", None)
     prep = cfg.get("preprocessing") or {}
-    add("7", "Data preparation", "Preprocessing inside training folds: " + ", ".join(f"{k}: {v}" for k, v in prep.items() if v not in (None, "", False))
-        + "." if prep else None)
+    prep_parts = []
+    if prep.get("impute"):
+        prep_parts.append(f"{prep['impute']} imputation")
+    if prep.get("scale"):
+        prep_parts.append("standardisation" if prep["scale"] is True else f"{prep['scale']} scaling")
+    if isinstance(prep.get("harmonize"), Mapping):
+        prep_parts.append(f"ComBat harmonisation by {prep['harmonize'].get('by', 'centre')}")
+    elif prep.get("harmonize"):
+        prep_parts.append(f"ComBat harmonisation ({prep['harmonize']})")
+    add("7", "Data preparation", "Fitted inside training folds: " + ", ".join(prep_parts) + "." if prep_parts else None)
     add("8a", "Outcome definition", "HER2 status by ASCO/CAP 2018 from IHC score and ISH group (derived by the software)."
         if tasks else None)
     add("8b", "Outcome assessors", None)
     add("8c", "Blinding of outcome assessment", None)
     blocks = (cfg.get("features") or {}).get("blocks") if isinstance(cfg.get("features"), Mapping) else None
-    add("9a", "Choice of candidate predictors", "Candidate predictors: " + "; ".join(
-        f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in blocks.items()) + "."
-        if isinstance(blocks, Mapping) and blocks else None)
+    models = _model_entries(cfg)
+    model_blocks = sorted({b for m in models for b in m["blocks"]})
+    inputs = sorted({int(m["n_input_columns"]) for t in tasks.values() for m in (t.get("models") or {}).values()
+                     if isinstance(m, Mapping) and isinstance(m.get("n_input_columns"), int)})
+    if isinstance(blocks, Mapping) and blocks:
+        predictors = "Candidate predictors: " + "; ".join(
+            f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in blocks.items()) + "."
+    elif model_blocks:
+        predictors = f"Candidate predictor blocks: {', '.join(model_blocks)}" + (
+            f" ({', '.join(map(str, inputs))} input columns)." if inputs else ".")
+    else:
+        predictors = None
+    add("9a", "Choice of candidate predictors", predictors)
     add("9b", "Predictor definitions", "BI-RADS MRI lexicon (ACR 5th edition) vocabulary of the cohort contract; "
         "imaging protocol to be completed by the authors." if tasks else None)
     add("9c", "Predictor assessors and blinding", "Reader study reported below." if results.get("reader_study") else None)
@@ -108,9 +132,12 @@ def tripod_items(results: Mapping[str, Any]) -> list[TripodItem]:
         f"{', '.join(label_set(s) for s in design.get('sets') or [])}; seed {design.get('random_state', prov.get('seed'))}."
         if design else None)
     add("12b", "Predictor handling", "See Methods (preprocessing and feature selection).")
-    tuning = cfg.get("tuning") or {}
-    add("12c", "Model type, tuning and internal validation", f"Models: {', '.join(label_model(m) for m in cfg.get('models') or [])}; "
-        f"tuning: {', '.join(f'{k} {v}' for k, v in tuning.items())}." if cfg.get("models") else None)
+    tuning = cfg.get("tuning") if isinstance(cfg.get("tuning"), Mapping) else {}
+    inner = tuning.get("inner_cv") or (cfg.get("design") or {}).get("inner_splits")
+    add("12c", "Model type, tuning and internal validation",
+        f"Models: {', '.join(dict.fromkeys(label_model(m['classifier']) for m in models))}; hyper-parameters tuned by "
+        f"grid search{f' with {inner}-fold patient-grouped inner cross-validation' if inner else ''} on the training set."
+        if models else None)
     add("12d", "Heterogeneity across clusters", "Per-centre results: see Subgroup results."
         if any(t.get("subgroups") for t in tasks.values()) else None)
     add("12e", "Performance measures", "AUC (DeLong CI), sensitivity, specificity, accuracy, PPV, NPV (Wilson CI), "
