@@ -81,14 +81,27 @@ def summary_section(data: StudyData) -> Section:
                 if status == "failed" else f"This run is partial (stopped after step '{r.get('stopped_after', step)}').")
         section.blocks.append(text(note, css="alert"))
     rows = []
+    sentences: list[str] = []
     for tname, task in data.tasks.items():
         best = task.get("best_model")
         sets = task_sets(data, task)
         head = _headline_set(sets)
         block = get(task, "models", best or "", "sets", head or "", default={}) or {}
+        if block.get("auc"):
+            sentence = (f"{label_task(tname, task.get('title'))}: the {label_model(best or '')} model reached an AUC of "
+                        f"{fmt_estimate(block.get('auc'))} in the {label_set(head).lower() if head else 'validation set'}")
+            if block.get("sensitivity") and block.get("specificity"):
+                sentence += (f", with sensitivity {fmt_estimate(block.get('sensitivity'))} and specificity "
+                             f"{fmt_estimate(block.get('specificity'))} at the training-set threshold")
+            bayes = get(task, "true_posterior_auc", head or "")
+            if bayes is not None:
+                sentence += f" (simulation ceiling: AUC {fmt_num(bayes)})"
+            sentences.append(sentence + ".")
         rows.append([label_task(tname, task.get("title")), label_model(best or MISSING), label_set(head) if head else MISSING,
                      fmt_estimate(block.get("auc")), fmt_estimate(block.get("sensitivity")),
                      fmt_estimate(block.get("specificity"))])
+    if sentences:
+        section.blocks.append(text(" ".join(sentences)))
     if rows:
         section.blocks.append(table(["Task", "Best model", "Headline set", "AUC (95% CI)", "Sensitivity", "Specificity"],
                                     rows, caption="Headline results: the model selected by the study for each task, on the most independent set.",
