@@ -21,7 +21,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("real-study")
     cohort = root / "cohort.csv"
-    make_demo_cohort(n_center1=160, n_center2=70, seed=5).to_csv(cohort, index=False)
+    make_demo_cohort(n_center1=220, n_center2=90, seed=5).to_csv(cohort, index=False)
     config = {
         "schema_version": 1, "name": "tiny two-centre study", "seed": 11, "cohort": {"path": str(cohort)},
         "tasks": {"names": ["positive_vs_negative", "low_vs_zero"], "three_class": {"hierarchy": "positive_first"}},
