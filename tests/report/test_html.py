@@ -25,7 +25,7 @@ def _expected_figures() -> list[str]:
     names = ["flow", "km-positive_vs_negative", "harmonisation", *[f"confusion-{s}" for s in SETS]]
     for task in TASKS:
         names += [f"{kind}-{task}-{s}" for kind in ("roc", "delong", "calibration", "dca") for s in SETS]
-        names += [f"shap-beeswarm-{task}", f"shap-bar-{task}", f"nomogram-{task}"]
+        names += [f"shap-beeswarm-{task}", f"shap-bar-{task}", f"nomogram-{task}", f"forest-{task}"]
         names += [f"shap-waterfall-{task}-{tag}" for tag in ("highest", "lowest", "median")]
     return names
 

@@ -29,6 +29,7 @@ __all__ = [
     "delong_heatmap",
     "figure_to_uri",
     "flow_figure",
+    "forest_figure",
     "harmonisation_figure",
     "km_figure",
     "roc_figure",
@@ -372,4 +373,27 @@ def harmonisation_figure(rows: Sequence[tuple[str, Mapping[str, float], Mapping[
             ax.set_xlabel("Batch mean (scaled to feature range)")
         axes[0].set_yticks(range(len(rows)), [textwrap.shorten(r[0], 32) for r in rows])
         axes[1].legend(title=batch, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        return figure_to_uri(fig)
+
+
+def forest_figure(rows: Sequence[tuple[str, float, float, float]], title: str) -> str:
+    """Odds ratios with 95% CIs on a log axis; ``rows`` holds ``(label, or, ci_low, ci_high)``, top to bottom."""
+    with _style():
+        fig, ax = plt.subplots(figsize=(5.6, 0.3 * len(rows) + 1.0))
+        ys = np.arange(len(rows))[::-1]
+        for y, (_label, estimate, low, high) in zip(ys, rows, strict=True):
+            colour = PALETTE[1] if low > 1 else PALETTE[0] if high < 1 else "0.35"
+            ax.plot([low, high], [y, y], color=colour, lw=1.2)
+            ax.plot([estimate], [y], marker="s", color=colour, ms=4)
+        ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        lo = min(r[2] for r in rows)
+        hi = max(r[3] for r in rows)
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo / 1.5 <= t <= hi * 1.5]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_yticks(ys, [textwrap.shorten(r[0], 40) for r in rows])
+        ax.set_xlabel("Odds ratio (95% CI, log scale)")
+        ax.set_title(title, fontsize=9)
+        ax.spines["left"].set_visible(False)
         return figure_to_uri(fig)

@@ -332,6 +332,7 @@ def odds_ratio_section(data: StudyData) -> Section:
         if not terms:
             continue
         rows = []
+        forest = []
         for t in terms:
             term = str(t.get("term", ""))
             if term in ("const", "intercept", "(Intercept)", "Intercept"):
@@ -342,11 +343,19 @@ def odds_ratio_section(data: StudyData) -> Section:
                 or_text = fmt_estimate({"estimate": t.get("odds_ratio"), "ci_low": t.get("or_ci_low"),
                                         "ci_high": t.get("or_ci_high")})
             rows.append([label, fmt_num(t.get("coef"), 3), fmt_num(t.get("se"), 3), or_text, fmt_pvalue(t.get("pvalue"))])
+            bounds = (t.get("odds_ratio"), t.get("or_ci_low"), t.get("or_ci_high"))
+            if label != "Intercept" and finite(bounds) and min(float(b) for b in bounds) > 0:
+                forest.append((label, *(float(b) for b in bounds)))
         section.blocks.append(table(["Term", "β", "SE", "Odds ratio (95% CI)", "p"], rows,
                                     caption=f"{label_task(name, task.get('title'))}: multivariable logistic regression "
                                             "(training set).",
                                     note="Wald tests and Wald 95% CIs; categorical terms against their reference level.",
                                     name=f"odds-ratios-{name}"))
+        if forest:
+            section.blocks.append(figures([figure(fg.forest_figure(forest, label_task(name, task.get("title"))),
+                                                  f"{label_task(name, task.get('title'))}: odds ratios of the multivariable "
+                                                  "model (orange: > 1, blue: < 1 with the CI excluding 1).",
+                                                  name=f"forest-{name}", size="half")]))
     if not section.blocks:
         return _none("odds-ratios", "Multivariable logistic model", "no logistic model in results.json")
     return section
