@@ -138,16 +138,16 @@ def tripod_items(results: Mapping[str, Any]) -> list[TripodItem]:
         f"Models: {', '.join(dict.fromkeys(label_model(m['classifier']) for m in models))}; hyper-parameters tuned by "
         f"grid search{f' with {inner}-fold patient-grouped inner cross-validation' if inner else ''} on the training set."
         if models else None)
-    add("12d", "Heterogeneity across clusters", "Per-centre results: see Subgroup results."
-        if any(t.get("subgroups") for t in tasks.values()) else None)
+    add("12d", "Heterogeneity across clusters", f"Results by {', '.join(subgroup_vars)} with interaction tests: see "
+        "Subgroup results." if subgroup_vars else None)
     add("12e", "Performance measures", "AUC (DeLong CI), sensitivity, specificity, accuracy, PPV, NPV (Wilson CI), "
         "calibration intercept/slope/Brier, decision-curve net benefit.")
     add("12f", "Model updating", None)
     add("12g", "How predictions were computed for evaluation", "Probabilities from the frozen pipeline fitted on the "
         "training set; thresholds fixed on the training set.")
     add("13", "Class imbalance", None)
-    add("14", "Fairness", "Subgroup results by lesion type and centre are reported; rationale to be completed by the authors."
-        if any(t.get("subgroups") for t in tasks.values()) else None)
+    add("14", "Fairness", f"Subgroup results by {', '.join(subgroup_vars)} are reported; rationale to be completed by "
+        "the authors." if subgroup_vars else None)
     add("15", "Model output and thresholds", "Predicted probability per task; binary call at the Youden threshold "
         "of the training set." if tasks else None)
     add("16", "Development vs evaluation data", "Table 1 per set and task." if any(t.get("table1") for t in tasks.values()) else None)
