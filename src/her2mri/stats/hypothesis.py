@@ -175,38 +175,45 @@ def chi_square(table: Any, *, correction: bool = True) -> TestResult:
 
 
 def _log_prob_tables(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Log-probabilities of every table with the given margins (column-by-column enumeration)."""
+    """Log-probabilities of every table with the given margins, in lexicographic (column-major) order.
+
+    The tables are built cell by cell, column by column, as arrays of partial tables: each step expands every
+    partial table by the feasible values of the next cell (bounded by what the row can still take and by what
+    the later rows of the column can still hold), the last row of a column and the last column being forced.
+    Every partial table completes to at least one full table, so the arrays never hold more entries than the
+    final number of tables, which is checked against ``FISHER_MAX_TABLES`` before each expansion.
+    """
+    n_rows = rows.size
     n = int(rows.sum())
     const = gammaln(rows + 1).sum() + gammaln(cols + 1).sum() - gammaln(n + 1)
-    results: list[float] = []
-    counter = [0]
-
-    def fill_column(j: int, remaining: np.ndarray, acc: float) -> None:
-        if j == cols.size - 1:  # last column is forced
-            results.append(acc - gammaln(remaining + 1).sum())
-            counter[0] += 1
-            if counter[0] > FISHER_MAX_TABLES:
-                msg = "too many tables"
-                raise FisherTooLargeError(msg)
-            return
-        target = int(cols[j])
-        cell = np.zeros(rows.size, dtype=np.int64)
-
-        def place(i: int, left: int, acc_col: float) -> None:
-            if i == rows.size - 1:
-                if left <= remaining[i]:
-                    cell[i] = left
-                    fill_column(j + 1, remaining - cell, acc_col - gammaln(left + 1))
-                return
-            cap_after = int(remaining[i + 1:].sum())
-            for v in range(max(0, left - cap_after), min(int(remaining[i]), left) + 1):
-                cell[i] = v
-                place(i + 1, left - v, acc_col - gammaln(v + 1))
-
-        place(0, target, acc)
-
-    fill_column(0, rows.astype(np.int64), const)
-    return np.asarray(results)
+    remaining = rows.astype(np.int64)[None, :]
+    acc = np.array([const])
+    for j in range(cols.size - 1):
+        left = np.full(len(acc), int(cols[j]), dtype=np.int64)
+        for i in range(n_rows):
+            if i == n_rows - 1:
+                values = left  # the last row of the column is forced (feasible by construction)
+                owner = np.arange(len(acc))
+            else:
+                cap_after = remaining[:, i + 1:].sum(axis=1)
+                low = np.maximum(0, left - cap_after)
+                high = np.minimum(remaining[:, i], left)
+                counts = np.maximum(high - low + 1, 0)
+                total = int(counts.sum())
+                if total > FISHER_MAX_TABLES:
+                    msg = "too many tables"
+                    raise FisherTooLargeError(msg)
+                owner = np.repeat(np.arange(len(acc)), counts)
+                starts = np.cumsum(counts) - counts
+                values = low[owner] + (np.arange(total) - starts[owner])
+            remaining = remaining[owner].copy()
+            remaining[:, i] -= values
+            acc = acc[owner] - gammaln(values + 1)
+            left = left[owner] - values
+    if len(acc) > FISHER_MAX_TABLES:
+        msg = "too many tables"
+        raise FisherTooLargeError(msg)
+    return acc - gammaln(remaining + 1).sum(axis=1)
 
 
 def fisher_exact(table: Any) -> TestResult:

@@ -158,13 +158,14 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
     rows: list[dict[str, Any]] = []
     footnotes: list[str] = []
     var_p: dict[str, float] = {}
+    group_masks = [(data[group] == g).to_numpy(dtype=bool) for g in levels]
     for var in variables:
         col = data[var]
         n_missing = int(col.isna().sum())
         if var in forced or _is_categorical(col):
             cats = _levels(col)
-            table = np.array([[np.sum((data[group] == g) & (col == c)) for c in cats] for g in levels],
-                             dtype=float)
+            is_level = [(col == c).to_numpy(dtype=bool) for c in cats]
+            table = np.array([[np.sum(in_group & at) for at in is_level] for in_group in group_masks], dtype=float)
             test = _categorical_test(table, footnotes, var) if len(cats) >= 2 else None
             totals = table.sum(axis=1)
             if not cats:  # every value missing
