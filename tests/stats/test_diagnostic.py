@@ -53,3 +53,17 @@ def test_diagnostic_metrics_zero_denominator_is_nan():
 def test_proportion_ci_rejects_x_above_n():
     with pytest.raises(StatsInputError, match="0 <= x <= n"):
         proportion_ci(5, 3)
+
+
+def test_diagnostic_metrics_infinite_threshold_calls_all_or_none() -> None:
+    """Youden's J can pick pROC's -Inf end point; the metrics then describe calling every case positive."""
+    from her2mri.stats import diagnostic_metrics
+
+    y = np.array([0, 0, 1, 1, 1])
+    s = np.array([0.2, 0.4, 0.1, 0.9, 0.3])
+    every = diagnostic_metrics(y, s, -np.inf)
+    assert (every.tp, every.fp, every.tn, every.fn) == (3, 2, 0, 0)
+    none = diagnostic_metrics(y, s, np.inf)
+    assert (none.tp, none.fp, none.tn, none.fn) == (0, 0, 2, 3)
+    with pytest.raises(ValueError, match="threshold"):
+        diagnostic_metrics(y, s, float("nan"))

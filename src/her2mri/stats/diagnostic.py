@@ -89,7 +89,8 @@ def diagnostic_metrics(y_true: Any, y_score: Any, threshold: float, *, ci_method
     Positive call: ``score >= threshold`` (``<=`` for ``direction="<"``). Each metric is an
     :class:`EstimateWithCI` whose ``n`` is its denominator (positives, negatives, all, called positive,
     called negative). A metric with a zero denominator is ``nan``. ``y_score`` may also be 0/1 calls with
-    ``threshold=0.5``.
+    ``threshold=0.5``. A threshold of ``-inf`` (pROC's first ROC point, chosen by Youden's J when no cut-off
+    beats calling every case positive) calls every case positive; ``+inf`` calls none.
 
     R equivalent: ``epiR::epi.tests`` (Clopper–Pearson) or per-metric ``binom.test``/``prop.test``.
     """
@@ -100,8 +101,8 @@ def diagnostic_metrics(y_true: Any, y_score: Any, threshold: float, *, ci_method
     y = as_binary(y_true, where)
     s = as_float_1d(y_score, "y_score", where)
     check_same_length(where, y_true=y, y_score=s)
-    if not np.isfinite(threshold):
-        msg = f"{where}: 'threshold' must be a finite number fixed on training data; got {threshold!r}."
+    if np.isnan(threshold):
+        msg = f"{where}: 'threshold' must be a number fixed on training data (±inf allowed); got {threshold!r}."
         raise StatsInputError(msg)
     call = s >= threshold if direction == ">" else s <= threshold
     pos = y == 1
