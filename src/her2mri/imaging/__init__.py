@@ -8,6 +8,7 @@ from her2mri.imaging.dce import (
     initial_enhancement_class,
     tic_type,
 )
+from her2mri.imaging.demo_study import ImagingDemoResult, run_imaging_demo, select_demo_lesions
 from her2mri.imaging.dwi import AdcFit, AdcModel, KurtosisFit, KurtosisModel
 from her2mri.imaging.extract import ExtractionResult, extract_features, output_paths
 from her2mri.imaging.histogram import HistogramResult, MinimumRoiResult, adc_minimum, roi_histogram
@@ -55,6 +56,7 @@ __all__ = [
     "ExtractionSettings",
     "GeometryTolerance",
     "HistogramResult",
+    "ImagingDemoResult",
     "IccTableResult",
     "KurtosisFit",
     "KurtosisModel",
@@ -91,7 +93,9 @@ __all__ = [
     "read_manifest",
     "resample_isotropic",
     "roi_histogram",
+    "run_imaging_demo",
     "save_volume",
+    "select_demo_lesions",
     "select_reproducible",
     "settings_from_dict",
     "tic_type",
