@@ -11,6 +11,7 @@ import jinja2
 from her2mri.report import model_sections as ms
 from her2mri.report import study_sections as ss
 from her2mri.report.blocks import Section, StudyData, get, load_study, safe_section
+from her2mri.report.imaging_section import imaging_section
 from her2mri.report.table1 import table1_section
 
 __all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
@@ -36,6 +37,7 @@ SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
     ("conformal", "Conformal prediction sets", ss.conformal_section),
     ("reader-study", "Reader study", ss.reader_section),
     ("harmonisation", "Harmonisation and drift", ss.harmonisation_section),
+    ("imaging", "Imaging features and reader reproducibility", imaging_section),
     ("methods", "Methods", ss.methods_section),
     ("tripod", "TRIPOD+AI checklist", ss.tripod_section),
     ("provenance", "Provenance", ss.provenance_section),
