@@ -84,8 +84,8 @@ def _icc_blocks(icc: Mapping[str, Any]) -> list[dict[str, Any]]:
     bands = icc.get("bands") or {}
     n = icc.get("n_estimable")
     blocks.append(text(
-        f"{icc.get('form_label', 'ICC')} per feature between the two readers' masks over "
-        f"{icc.get('n_lesions', MISSING)} lesions: ICC(2,1) = {icc.get('definition', '')} (McGraw–Wong ICC(A,1)). "
+        f"Agreement between the two readers' masks, per feature over {icc.get('n_lesions', MISSING)} lesions, by "
+        f"{icc.get('form_label', 'ICC')}: ICC(2,1) = {icc.get('definition', '')} (McGraw–Wong ICC(A,1)). "
         f"Kept at ICC > {threshold}: {fmt_count_pct(icc.get('n_reproducible'), n)} of {n} estimable features. "
         f"Koo–Li bands: excellent (> 0.9) {bands.get('excellent', 0)}, good (0.75–0.9) {bands.get('good', 0)}, "
         f"moderate (0.5–0.75) {bands.get('moderate', 0)}, poor (< 0.5) {bands.get('poor', 0)}; "
@@ -134,7 +134,7 @@ def _class_blocks(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             cells.append(f"{fmt_num(value, digits)} ± {fmt_num(sd, digits)}" if sd is not None else fmt_num(value, digits))
         check = checks.get(column)
         cells.append(" < ".join(check.get("observed_order") or []) + (" ✓" if check.get("matches") else " ✗")
-                     if isinstance(check, Mapping) else MISSING)
+                     if isinstance(check, Mapping) else "not checked")
         rows.append(cells)
     blocks: list[dict[str, Any]] = []
     if rows:
