@@ -19,7 +19,7 @@ __all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 # (id, title, builder) in reading order; warnings come last and collect the omitted sections' reasons
-SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
+SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section | None]], ...] = (
     ("summary", "Summary", ss.summary_section),
     ("cohort-flow", "Cohort flow", ss.cohort_flow_section),
     ("table1", "Table 1: characteristics by HER2 class", table1_section),
@@ -46,7 +46,8 @@ SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section]], ...] = (
 
 def build_sections(data: StudyData) -> list[Section]:
     """Build every section; a section whose data is absent or unusable is kept with its ``missing`` reason."""
-    sections = [safe_section(builder, data, sid, title) for sid, title, builder in SECTION_ORDER]
+    built = (safe_section(builder, data, sid, title) for sid, title, builder in SECTION_ORDER)
+    sections = [s for s in built if s is not None]  # None: an optional section with nothing to show
     if data.results.get("status") == "failed":
         step = data.results.get("failed_step") or "?"
         for section in sections:

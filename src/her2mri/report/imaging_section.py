@@ -153,12 +153,11 @@ def _class_blocks(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
-def imaging_section(data: StudyData) -> Section:
-    """The imaging section, or a section marked missing when the study directory holds no imaging summary."""
+def imaging_section(data: StudyData) -> Section | None:
+    """The imaging section; ``None`` (no section at all) when the study directory holds no imaging summary."""
     summary = _load_summary(data)
     if summary is None:
-        reason = "no imaging/summary.json; 'her2mri demo' adds phantom mpMRI features unless --no-images"
-        return Section(id=SECTION_ID, title=SECTION_TITLE, missing=reason)
+        return None
     classes = ", ".join(_classes(summary))
     section = Section(
         id=SECTION_ID, title=SECTION_TITLE,
