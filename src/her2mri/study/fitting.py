@@ -80,25 +80,58 @@ def _fit_params(pipeline: Any, groups: np.ndarray) -> dict[str, Any]:
             if getattr(step, "_accepts_groups", False)}
 
 
-def _fold_scores(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-                 train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    model = clone(pipeline).set_params(**params)
-    model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
-    return np.asarray(model.predict_proba(X.iloc[test])[:, 1], dtype=float)
+def _classifier_params(points: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The grid points as parameters of the ``model`` step alone, or ``None`` if a point sets another step."""
+    if not all(key.startswith("model__") for params in points for key in params):
+        return None
+    return [{key.removeprefix("model__"): value for key, value in params.items()} for params in points]
 
 
-def _oof(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-         folds: list[tuple[np.ndarray, np.ndarray]], n_jobs: int = 1) -> np.ndarray:
-    scores = np.full(len(y), np.nan)
-    if n_jobs == 1:
-        parts = [_fold_scores(pipeline, params, X, y, groups, train, test) for train, test in folds]
+def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+                 train: np.ndarray, test: np.ndarray) -> list[np.ndarray]:
+    """Test-fold scores of every grid point on one inner fold.
+
+    When the grid only tunes the classifier, the steps before it (harmonisation, preprocessing, selectors) do
+    not depend on the grid point: they are fitted once on the fold and their output is shared by all points.
+    The calls are those ``Pipeline.fit`` / ``predict_proba`` make, so the scores are the same as refitting the
+    whole pipeline per point.
+    """
+    X_train, y_train, X_test = X.iloc[train], y[train], X.iloc[test]
+    classifier_points = _classifier_params(points)
+    if classifier_points is None or len(points) == 1 or not hasattr(pipeline, "steps") or len(pipeline.steps) < 2:
+        out = []
+        for params in points:
+            model = clone(pipeline).set_params(**params)
+            model.fit(X_train, y_train, **_fit_params(model, groups[train]))
+            out.append(np.asarray(model.predict_proba(X_test)[:, 1], dtype=float))
+        return out
+    fitted = clone(pipeline)
+    prefix = fitted[:-1]
+    Xt_train = prefix.fit_transform(X_train, y_train, **_fit_params(prefix, groups[train]))
+    Xt_test = prefix.transform(X_test)
+    classifier = fitted.steps[-1][1]
+    out = []
+    for params in classifier_points:
+        model = clone(classifier).set_params(**params)
+        model.fit(Xt_train, y_train)
+        out.append(np.asarray(model.predict_proba(Xt_test)[:, 1], dtype=float))
+    return out
+
+
+def _oof(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+         folds: list[tuple[np.ndarray, np.ndarray]], n_jobs: int = 1) -> list[np.ndarray]:
+    """Out-of-fold scores of every grid point (one array per point, in grid order)."""
+    if n_jobs == 1 or len(folds) == 1:
+        parts = [_fold_scores(pipeline, points, X, y, groups, train, test) for train, test in folds]
     else:
         from joblib import Parallel, delayed
 
         parts = Parallel(n_jobs=n_jobs)(
-            delayed(_fold_scores)(pipeline, params, X, y, groups, train, test) for train, test in folds)
-    for (_, test), part in zip(folds, parts, strict=True):
-        scores[test] = part
+            delayed(_fold_scores)(pipeline, points, X, y, groups, train, test) for train, test in folds)
+    scores = [np.full(len(y), np.nan) for _ in points]
+    for (_, test), fold_parts in zip(folds, parts, strict=True):
+        for target, part in zip(scores, fold_parts, strict=True):
+            target[test] = part
     return scores
 
 
@@ -154,10 +187,12 @@ def fit_model(
     seed: int,
     tuning: bool = True,
     harmonize: dict[str, Any] | None = None,
+    n_jobs: int | None = None,
 ) -> FittedModel:
     """Tune (inner patient-grouped CV on the training set), record out-of-fold scores, refit on all of it.
 
     ``classifier: auto`` tries every registered classifier the same way and keeps the best out-of-fold AUC.
+    ``n_jobs`` (default ``config.n_jobs``) spreads the inner folds over processes.
     """
     start = time.perf_counter()
     y = np.asarray(y, dtype=int)
@@ -167,8 +202,9 @@ def fit_model(
     effective = spec if tuning else spec.model_copy(update={"tuning": False})
     for classifier in candidates:
         pipeline = _build(classifier, spec, kinds, harmonize, config, seed)
-        for params in _grid(pipeline, classifier, effective):
-            scores = _oof(pipeline, params, X, y, groups, folds, config.n_jobs)
+        points = _grid(pipeline, classifier, effective)
+        all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs)
+        for params, scores in zip(points, all_scores, strict=True):
             auc = _safe_auc(y, scores)
             if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
                 best = (auc, classifier, pipeline, params, scores)

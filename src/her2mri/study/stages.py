@@ -19,7 +19,6 @@ from her2mri.study.blocks import column_kinds, resolve_blocks
 from her2mri.study.data import load_study_data, task_flow
 from her2mri.study.designs import make_design
 from her2mri.study.evaluation import choose_threshold, delong_block, evaluate_scores
-from her2mri.study.fitting import fit_model
 from her2mri.study.results import json_safe
 
 if TYPE_CHECKING:
@@ -177,72 +176,53 @@ def step_table1(context: StudyContext) -> str:
     return f"{done} tables"
 
 
-def _fit(context: StudyContext, state: Any, spec: Any, rows: np.ndarray, *, tuning: bool, seed: int) -> Any:
+def _job(context: StudyContext, state: Any, spec: Any) -> Any:
+    """The models step's unit of work for one task × model (see :mod:`her2mri.study.modelling`)."""
+    from her2mri.study.modelling import ModelJob
+
     frame = context.frame
-    eligible = rows[state.mask[rows]]
     columns = state.columns[spec.name]
     harmonize = outcomes.harmonize_arguments(context, frame, columns)
-    X = frame.iloc[eligible][columns + (["center"] if harmonize and "center" not in columns else [])]
-    kinds = column_kinds(frame, columns)
-    return fit_model(
-        spec, X, state.labels[eligible], frame["patient_id"].astype(str).to_numpy()[eligible], kinds=kinds,
-        config=context.config, seed=seed, tuning=tuning, harmonize=harmonize,
+    needed = list(dict.fromkeys([*columns, "patient_id", *(["center"] if "center" in frame.columns else [])]))
+    return ModelJob(
+        task=state.name, spec=spec, config=context.config, frame=frame[needed], mask=state.mask,
+        labels=state.labels, columns=list(columns), kinds=column_kinds(frame, columns), harmonize=harmonize,
+        plan=context.design, seed=context.seed_for(state.name, spec.name),
     )
 
 
-def _predict(context: StudyContext, fitted: Any, rows: np.ndarray) -> np.ndarray:
-    return fitted.predict(context.frame.iloc[rows])
+def _fit(context: StudyContext, state: Any, spec: Any, rows: np.ndarray, *, tuning: bool, seed: int) -> Any:
+    from her2mri.study.modelling import fit_rows
+
+    return fit_rows(_job(context, state, spec), rows, tuning=tuning, seed=seed)
 
 
 def step_models(context: StudyContext) -> str:
-    plan = context.design
+    """Every configured model for every task: tuned and fitted on the training set, scored on each set.
+
+    The task × model fits are independent (each has its own seed), so with ``n_jobs > 1`` they run in
+    parallel processes; the results are the same as a sequential run.
+    """
+    from her2mri.study.modelling import run_model_jobs
+
     config = context.config
     bar = context.progress
-    total = len(context.tasks) * len(config.models)
-    job = bar.add_task("models", total=total) if bar is not None else None
-    fitted = 0
-    for name, state in context.tasks.items():
-        train_eligible = plan.train[state.mask[plan.train]]
-        position = {row: i for i, row in enumerate(train_eligible)}
-        for spec in config.models:
-            if bar is not None:
-                bar.update(job, description=f"models: {name} / {spec.name}")
-            seed = context.seed_for(name, spec.name)
-            model = _fit(context, state, spec, plan.train, tuning=spec.tuning, seed=seed)
-            state.models[spec.name] = model
-            scores: dict[str, np.ndarray] = {}
-            train_scores = _predict(context, model, plan.train)
-            oof = np.array([model.oof_scores[position[row]] if row in position else np.nan for row in plan.train])
-            scores["train"] = np.where(np.isnan(oof), train_scores, oof)
-            if plan.kind in ("cv", "nested_cv"):
-                scores["cv"], state.folds[spec.name] = _cross_validate(context, state, spec, seed)
-            else:
-                for set_name in plan.test_sets:
-                    scores[set_name] = _predict(context, model, plan.sets[set_name])
-            state.scores[spec.name] = scores
-            fitted += 1
-            if bar is not None:
-                bar.advance(job)
-    return f"{fitted} models fitted"
+    pairs = [(state, spec) for state in context.tasks.values() for spec in config.models]
+    task_bar = bar.add_task("models", total=len(pairs)) if bar is not None else None
 
+    def advance(job: Any) -> None:
+        if bar is not None:
+            bar.update(task_bar, description=f"models: {job.task} / {job.spec.name}")
+            bar.advance(task_bar)
 
-def _cross_validate(context: StudyContext, state: Any, spec: Any, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """Outer-fold predictions (averaged over repeats); tuning inside each outer fold for ``nested_cv`` only."""
-    plan = context.design
-    n = len(plan.train)
-    total = np.zeros(n)
-    count = np.zeros(n)
-    fold_of = np.full(n, -1)
-    nested = plan.kind == "nested_cv"
-    for fold in plan.folds:
-        model = _fit(context, state, spec, fold.train, tuning=nested and spec.tuning,
-                     seed=seed + 1000 * fold.repeat + fold.fold)
-        total[fold.test] += _predict(context, model, fold.test)
-        count[fold.test] += 1
-        if fold.repeat == 0:
-            fold_of[fold.test] = fold.fold
-    per_repeat = len({f.repeat for f in plan.folds})
-    return total / np.maximum(count, 1), {"fold": fold_of, "n_repeats": per_repeat}
+    jobs = [_job(context, state, spec) for state, spec in pairs]
+    for (state, spec), outcome in zip(pairs, run_model_jobs(jobs, n_jobs=config.n_jobs, on_done=advance),
+                                      strict=True):
+        state.models[spec.name] = outcome.model
+        state.scores[spec.name] = outcome.scores
+        if outcome.folds is not None:
+            state.folds[spec.name] = outcome.folds
+    return f"{len(pairs)} models fitted"
 
 
 def step_evaluation(context: StudyContext) -> str:
