@@ -12,7 +12,7 @@ from her2mri.cli.main import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
 
-from synthetic import make_cohort  # noqa: E402
+from tests.study.synthetic import make_cohort  # noqa: E402
 
 runner = CliRunner()
 

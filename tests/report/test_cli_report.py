@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import check_html
+from .conftest import check_html
 from her2mri.cli.main import app
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import check_html
+from .conftest import check_html
 from her2mri.report import render_report
 from her2mri.report.html import SECTION_ORDER
 

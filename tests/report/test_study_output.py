@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import check_html
+from .conftest import check_html
 from her2mri.report import render_report
 
 COMPUTED = ["summary", "cohort-flow", "table1", "roc", "metrics", "delong", "calibration", "decision-curves", "shap",

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synthetic import make_cohort  # noqa: E402
+from tests.study.synthetic import make_cohort  # noqa: E402
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import fast_config
-from synthetic import make_cohort
+from .conftest import fast_config
+from tests.study.synthetic import make_cohort
 
 from her2mri.exceptions import TaskError
 from her2mri.study import StudyStepError, config_from_dict, run_study, strip_volatile
