@@ -31,8 +31,9 @@ def test_example_config_runs_on_demo_cohort(tmp_path: Path, demo_csv: Path, path
     data["n_jobs"] = 1
     design = data.setdefault("design", {})
     design["inner_splits"] = 3
-    for model in data.get("models", []):
-        model["tuning"] = False
+    # configurations without a models section get the default model list; untuned like the others
+    models = data.get("models") or [m.model_dump() for m in config_from_dict(data).models]
+    data["models"] = [{**model, "tuning": False} for model in models]
     result = run_study(config_from_dict(data), tmp_path / "out")
     assert result.status == "complete"
     for block in result.document["tasks"].values():

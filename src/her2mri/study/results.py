@@ -65,10 +65,14 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def write_json_atomic(document: Mapping[str, Any], path: Path) -> Path:
-    """Write ``document`` as indented JSON to ``path`` via a temporary file and an atomic rename."""
+def write_json_atomic(document: Mapping[str, Any], path: Path, *, indent: int | None = 2) -> Path:
+    """Write ``document`` as JSON to ``path`` via a temporary file and an atomic rename.
+
+    ``indent=None`` writes compact JSON (several times faster for large documents; used for the partial
+    documents rewritten after each study step, the finished document is indented).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_safe(document), indent=2, sort_keys=False, allow_nan=False)
+    text = json.dumps(json_safe(document), indent=indent, sort_keys=False, allow_nan=False)
     handle, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

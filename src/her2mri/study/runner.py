@@ -161,9 +161,10 @@ def _initial_document(config: StudyConfig, config_path: Path | None) -> dict[str
     }
 
 
-def _save(context: StudyContext) -> None:
+def _save(context: StudyContext, *, final: bool = False) -> None:
+    """Rewrite results.json: compact after each step, indented once the run has ended."""
     if context.out_dir is not None:
-        write_json_atomic(context.document, context.out_dir / "results.json")
+        write_json_atomic(context.document, context.out_dir / "results.json", indent=2 if final else None)
 
 
 def _run_step(context: StudyContext, name: str, function: Callable[[StudyContext], str | None]) -> None:
@@ -183,7 +184,7 @@ def _run_step(context: StudyContext, name: str, function: Callable[[StudyContext
             context.document["provenance"]["finished"] = now_iso()
             for item in caught:
                 context.warn(f"[{name}] {item.category.__name__}: {item.message}")
-            _save(context)
+            _save(context, final=True)
             logger.error("step %s failed: %s: %s", name, type(exc).__name__, exc)
             results_path = context.out_dir / "results.json" if context.out_dir is not None else None
             if isinstance(exc, _INPUT_ERRORS):
@@ -251,6 +252,6 @@ def run_study(
             logger.removeHandler(handler)
             handler.close()
     context.document["provenance"]["finished"] = now_iso()
-    _save(context)
+    _save(context, final=True)
     predictions = context.predictions if context.predictions is not None else pd.DataFrame()
     return StudyResult(document=json_safe(context.document), predictions=predictions, out_dir=out, files=context.files)
