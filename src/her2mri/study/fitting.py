@@ -188,11 +188,14 @@ def fit_model(
     tuning: bool = True,
     harmonize: dict[str, Any] | None = None,
     n_jobs: int | None = None,
+    out_of_fold: bool = True,
 ) -> FittedModel:
     """Tune (inner patient-grouped CV on the training set), record out-of-fold scores, refit on all of it.
 
     ``classifier: auto`` tries every registered classifier the same way and keeps the best out-of-fold AUC.
-    ``n_jobs`` (default ``config.n_jobs``) spreads the inner folds over processes.
+    ``n_jobs`` (default ``config.n_jobs``) spreads the inner folds over processes. ``out_of_fold=False`` (a model
+    only used for its predictions, e.g. in an outer CV fold) skips the inner folds when there is nothing to
+    choose (one classifier, one grid point); ``oof_scores`` and ``cv_auc`` are then NaN.
     """
     start = time.perf_counter()
     y = np.asarray(y, dtype=int)
@@ -203,6 +206,9 @@ def fit_model(
     for classifier in candidates:
         pipeline = _build(classifier, spec, kinds, harmonize, config, seed)
         points = _grid(pipeline, classifier, effective)
+        if not out_of_fold and len(candidates) == 1 and len(points) == 1:
+            best = (float("nan"), classifier, pipeline, points[0], np.full(len(y), np.nan))
+            break
         all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs)
         for params, scores in zip(points, all_scores, strict=True):
             auc = _safe_auc(y, scores)

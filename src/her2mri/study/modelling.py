@@ -49,7 +49,8 @@ class ModelOutcome:
     warnings: tuple[tuple[type[Warning], str], ...] = ()
 
 
-def fit_rows(job: ModelJob, rows: np.ndarray, *, tuning: bool, seed: int, n_jobs: int | None = None) -> FittedModel:
+def fit_rows(job: ModelJob, rows: np.ndarray, *, tuning: bool, seed: int, n_jobs: int | None = None,
+             out_of_fold: bool = True) -> FittedModel:
     """Fit the job's model on the task-eligible lesions among ``rows`` (positions into the frame)."""
     frame = job.frame
     eligible = rows[job.mask[rows]]
@@ -57,7 +58,7 @@ def fit_rows(job: ModelJob, rows: np.ndarray, *, tuning: bool, seed: int, n_jobs
     X = frame.iloc[eligible][job.columns + extra]
     groups = frame["patient_id"].astype(str).to_numpy()[eligible]
     return fit_model(job.spec, X, job.labels[eligible], groups, kinds=job.kinds, config=job.config, seed=seed,
-                     tuning=tuning, harmonize=job.harmonize, n_jobs=n_jobs)
+                     tuning=tuning, harmonize=job.harmonize, n_jobs=n_jobs, out_of_fold=out_of_fold)
 
 
 def _cross_validate(job: ModelJob, n_jobs: int | None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -70,7 +71,7 @@ def _cross_validate(job: ModelJob, n_jobs: int | None) -> tuple[np.ndarray, dict
     nested = plan.kind == "nested_cv"
     for fold in plan.folds:
         model = fit_rows(job, fold.train, tuning=nested and job.spec.tuning,
-                         seed=job.seed + 1000 * fold.repeat + fold.fold, n_jobs=n_jobs)
+                         seed=job.seed + 1000 * fold.repeat + fold.fold, n_jobs=n_jobs, out_of_fold=False)
         total[fold.test] += model.predict(job.frame.iloc[fold.test])
         count[fold.test] += 1
         if fold.repeat == 0:
