@@ -153,3 +153,11 @@ def test_run_study_harmonisation_reports_with_and_without(tmp_path: Path, cohort
                   preprocessing={"harmonize": {"by": "center", "use_unlabelled_external": True}})
     block = result.document["harmonisation"]["tasks"]["positive_vs_negative"]["sets"]["external:center2"]
     assert {"with_combat", "without_combat", "delong_pvalue"} <= set(block)
+
+
+def test_run_study_parallel_jobs_same_results_as_sequential(tmp_path: Path, cohort_csv: Path) -> None:
+    sequential = _run(tmp_path, cohort_csv, name="one", n_jobs=1)
+    parallel = _run(tmp_path, cohort_csv, name="two", n_jobs=2)
+    assert strip_volatile(sequential.document)["tasks"] == strip_volatile(parallel.document)["tasks"]
+    a = (tmp_path / "one" / "predictions.csv").read_text()
+    assert a == (tmp_path / "two" / "predictions.csv").read_text()
