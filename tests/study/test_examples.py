@@ -1,4 +1,5 @@
-"""Every example configuration runs on the demo cohort (reduced bootstrap / SHAP / report to keep it quick)."""
+"""Every example configuration runs on the demo cohort (reduced bootstrap and SHAP to keep it quick) and writes a
+well-formed, self-contained report with its core sections."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import yaml
 
 from her2mri.cohort.demo import make_demo_cohort
 from her2mri.study import config_from_dict, run_study
+from tests.report.conftest import check_html
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -27,7 +29,7 @@ def test_example_config_runs_on_demo_cohort(tmp_path: Path, demo_csv: Path, path
     data["cohort"]["path"] = str(demo_csv)
     data["statistics"] = {**data.get("statistics", {}), "n_bootstrap": 20}
     data["interpretability"] = {"shap": False}
-    data["report"] = {"enabled": False}
+    data["report"] = {"enabled": True}
     data["n_jobs"] = 1
     design = data.setdefault("design", {})
     design["inner_splits"] = 3
@@ -38,3 +40,8 @@ def test_example_config_runs_on_demo_cohort(tmp_path: Path, demo_csv: Path, path
     assert result.status == "complete"
     for block in result.document["tasks"].values():
         assert block["best_model"] in block["models"]
+    report = check_html((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert report.problems == []
+    for section in ("summary", "cohort-flow", "table1", "roc", "metrics", "calibration", "decision-curves",
+                    "methods", "tripod", "provenance"):
+        assert section in report.ids, f"{path.stem}: section {section!r} missing from the report"
