@@ -1,17 +1,23 @@
 """The generative model behind the demo cohort, with its exact posterior.
 
-HER2 class (zero / low / positive) is drawn first, then a latent subtype within the class (zero and low:
-luminal-A-like, luminal-B-like, triple-negative; positive: luminal-HER2, HER2-enriched). The eight
-(class, latent) pairs are the model's *states*. Every observed feature is drawn independently given the state
-(and, for ADC and EER, the centre, whose scanner shifts them). Hence
+HER2 class (zero / low / positive) is drawn first, then the tumour's ER status within the class (ER-positive:
+luminal-like, ER ≥ 1 %; ER-negative: triple-negative for HER2-zero/low, HER2-enriched for HER2-positive). The six
+(class, ER status) pairs are the model's *states*. ER and PR percentages depend on the state (so they are
+correlated, and luminal-HER2 tumours differ from HER2-enriched ones); every other feature is drawn independently
+given the class (and, for ADC and EER, the centre, whose scanner shifts them). Hence
 
-    P(class | x) ∝ Σ_{latent ∈ class} π(state) Π_f p_f(x_f | state, centre),
+    P(class | x) ∝ Σ_{ER status} π(state) Π_f p_f(x_f | state, centre),
 
 a finite sum computed exactly; missing values drop their factor (marginalised), structurally empty
 descriptors carry no factor because ``lesion_type`` already does. Continuous values are stored rounded and their
 likelihood is the probability of the rounding bin, so the posterior is exact for the stored table.
 Menopausal status depends on age only and T category is a function of size, so neither adds a factor.
-Class-conditional targets come from seed 004 (training-set columns of Tables 1 and 2).
+
+Class-conditional targets come from seed 004 (training-set columns of Tables 1 and 2). HER2 class changes a
+variable only where seed 004 reported a difference (:data:`EVIDENCE`); elsewhere the classes share the pooled
+value, which is within the paper's sampling error of each class's figure. Continuous variables have one standard
+deviation for all classes. The HER2 evidence therefore sits in about twenty variables, each with a log-likelihood
+ratio that is linear in its indicator coding (or in the value, log size), as in the published analyses.
 """
 
 from __future__ import annotations
@@ -25,24 +31,20 @@ from scipy import optimize, special
 from her2mri.cohort.vocabulary import COLUMNS, NOT_APPLICABLE, normalise_token
 
 CLASSES = ("zero", "low", "positive")
-STATES = ("zero_luminal_a", "zero_luminal_b", "zero_triple_negative", "low_luminal_a", "low_luminal_b",
-          "low_triple_negative", "positive_luminal_her2", "positive_her2_enriched")
-BASE_CLASS = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+STATES = ("zero_er_positive", "zero_er_negative", "low_er_positive", "low_er_negative", "positive_er_positive",
+          "positive_er_negative")
+BASE_CLASS = np.array([0, 0, 1, 1, 2, 2])
+STATE_ER = np.array([1, 0, 1, 0, 1, 0])
 CLASS_PRIOR = np.array([0.195, 0.610, 0.195])
-LATENT_PRIOR = np.array([0.25, 0.49, 0.26, 0.37, 0.47, 0.16, 0.523, 0.477])
-EXTENT_BY_CLASS = np.array([0.3, 0.45, 0.8])
-"""P(extensive phenotype | class): a per-patient latent through which alone HER2 class acts on the 'extent'
-signs (multifocality, NME component, edema, vessel sign, adenopathy, associated signs). The signs are therefore
-correlated, redundant evidence, as in real reads, instead of independent votes."""
+ER_POSITIVE = np.array([0.704, 0.829, 0.461])
+"""P(ER ≥ 1 % | class), seed 004 Table 2; the ER-negative states carry ER = PR = 0."""
+LATENT_PRIOR = np.where(STATE_ER == 1, ER_POSITIVE[BASE_CLASS], 1 - ER_POSITIVE[BASE_CLASS])
 PAPER_N = np.array([125.0, 369.0, 128.0])
 PAPER_N_NEGATIVE = 485.0
 """Lesions per class in seed 004's training set (weights of the fit and the tests' sampling tolerance)."""
-N_STATES = 16  # state index = 2 * (class × subtype index) + extent
-STATE_BASE = np.repeat(np.arange(8), 2)
-STATE_EXTENT = np.tile([0, 1], 8)
-STATE_CLASS = BASE_CLASS[STATE_BASE]
-_E = EXTENT_BY_CLASS[STATE_CLASS]
-STATE_PRIOR = (CLASS_PRIOR[BASE_CLASS] * LATENT_PRIOR)[STATE_BASE] * np.where(STATE_EXTENT == 1, _E, 1 - _E)
+N_STATES = 6
+STATE_CLASS = BASE_CLASS
+STATE_PRIOR = CLASS_PRIOR[BASE_CLASS] * LATENT_PRIOR
 CENTERS = ("center1", "center2")
 ADC_SHIFT = {"center1": 0.0, "center2": 0.08}
 EER_SHIFT = {"center1": 0.0, "center2": -0.05}
@@ -136,29 +138,52 @@ def demo_targets() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _by_class(*rows: tuple[float, ...]) -> np.ndarray:
-    """Per-class probability rows (zero, low, positive) → per-state table (8, L), each row normalised."""
+EVIDENCE: dict[str, str] = {
+    "histologic_grade": "positive", "tumor_size_mm": "positive", "ki67_percent": "positive",
+    "pr_percent": "positive", "intratumoral_edema": "positive", "peritumoral_edema": "positive",
+    "adjacent_vessel_sign": "positive", "axillary_adenopathy": "positive", "accompanying_signs": "positive",
+    "lesion_type": "positive", "lesion_number": "both", "er_percent": "both", "mass_shape": "low",
+    "eer": "low", "adc_min": "both", "quadrant": "both",
+}
+"""Where seed 004 found a difference (FDR-adjusted p ≤ 0.05, training set): ``positive`` — HER2-positive vs
+negative only; ``low`` — HER2-low vs zero only; ``both``. Two additions whose published values are too far apart for
+one common value: quadrant (upper-outer 38 % / 31 % / 20 %, central 10 % / 21 % / 22 %) and ADCmin for HER2-positive
+(p = 0.09). Every variable not listed
+(age, N category, histologic type, laterality, T2 signal, TIC, BI-RADS, margin, internal enhancement, FGT, BPE, NME descriptors) is
+drawn independently of HER2 class at its pooled proportion. Differences the paper did not find significant are
+treated as sampling noise, so the generator's HER2 evidence sits where the published evidence is."""
+
+
+def _with_evidence(table: np.ndarray, variable: str) -> np.ndarray:
+    """(3, L) class rows → rows that differ only as ``EVIDENCE[variable]`` says (others pooled, seed 004 weights).
+
+    ``positive``: zero and low share their pooled (HER2-negative) row. ``low``: HER2-positive takes the negative
+    row. Not listed: every class takes the pooled row of all three.
+    """
+    table = np.asarray(table, dtype=float)
+    kind = EVIDENCE.get(variable, "none")
+    negative = PAPER_N[:2] @ table[:2] / PAPER_N[:2].sum()
+    if kind == "both":
+        return table
+    if kind == "positive":
+        return np.stack([negative, negative, table[2]])
+    if kind == "low":
+        return np.stack([table[0], table[1], negative])
+    return np.tile(PAPER_N @ table / PAPER_N.sum(), (3, 1))
+
+
+def _by_class(variable: str, *rows: tuple[float, ...]) -> np.ndarray:
+    """Per-class probability rows (zero, low, positive) → per-state table (6, L), each row normalised."""
     table = np.asarray(rows, dtype=float)
     table = table / table.sum(axis=1, keepdims=True)
-    return table[STATE_CLASS]
+    return _with_evidence(table, variable)[STATE_CLASS]
 
 
-def _extent_line(targets: tuple[float, float, float]) -> tuple[float, float]:
-    """P(sign | extent) = b0 + b1·extent fitted (weighted least squares) to the class targets.
-
-    The class marginal is then b0 + b1·P(extent | class), within about one paper standard error of each target.
-    """
-    x = np.c_[np.ones(3), EXTENT_BY_CLASS]
-    w = np.sqrt(PAPER_N)
-    b0, b1 = np.linalg.lstsq(x * w[:, None], np.asarray(targets) * w, rcond=None)[0]
-    return float(b0), float(b1)
-
-
-def _extent_binary(targets: tuple[float, float, float]) -> np.ndarray:
-    """(16, 2) table of a binary sign that depends on HER2 class only through the extent latent."""
-    b0, b1 = _extent_line(targets)
-    p = np.clip(b0 + b1 * STATE_EXTENT, 0.005, 0.995)
-    return np.stack([p, 1 - p], axis=1)
+def _class_binary(variable: str, targets: tuple[float, float, float]) -> np.ndarray:
+    """(6, 2) table of a binary sign with the class targets as its per-class probability of "present"."""
+    t = np.asarray(targets, dtype=float)
+    p = _with_evidence(np.c_[t, 1 - t], variable)[:, 0]
+    return np.stack([p[STATE_CLASS], 1 - p[STATE_CLASS]], axis=1)
 
 
 def _split(p: float, *ratios: float) -> list[float]:
@@ -182,7 +207,7 @@ def _categorical_tables() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     tables: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
 
     def simple(var: str, levels: tuple[str, ...], paper: tuple[str, ...]) -> None:
-        tables[var] = (levels, _by_class(*zip(*(_col(var, p) for p in paper), strict=True)))
+        tables[var] = (levels, _by_class(var, *zip(*(_col(var, p) for p in paper), strict=True)))
 
     simple("histologic_grade", ("1", "2", "3"), ("I", "II", "III"))
     simple("n_category", ("N0", "N1", "N2", "N3"), ("N0", "N1", "N2", "N3"))
@@ -196,34 +221,34 @@ def _categorical_tables() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     simple("tic_type", ("persistent", "plateau", "washout"), ("Wash-in", "Plateau", "Wash-out"))
     simple("birads_category", ("4", "5"), ("4", "5"))
     simple("mass_internal_enhancement", ("homogeneous", "heterogeneous", "rim"), ("Homogeneous", "Heterogeneous", "Rim"))
-    single = _extent_binary(_col("lesion_number", "Multifocal or multicentric"))
+    single = _class_binary("lesion_number", _col("lesion_number", "Multifocal or multicentric"))
     tables["lesion_number"] = (("single", "multiple"), single[:, ::-1].copy())
     fat = _col("fgt", "Fatty or scattered")
-    tables["fgt"] = (("a", "b", "c", "d"), _by_class(*(_split(f, 1, 3) + _split(1 - f, 3, 1) for f in fat)))
+    tables["fgt"] = (("a", "b", "c", "d"), _by_class("fgt", *(_split(f, 1, 3) + _split(1 - f, 3, 1) for f in fat)))
     low_bpe = _col("bpe", "Minimal or mild")
     tables["bpe"] = (("minimal", "mild", "moderate", "marked"),
-                     _by_class(*(_split(b, 45, 55) + _split(1 - b, 7, 3) for b in low_bpe)))
+                     _by_class("bpe", *(_split(b, 45, 55) + _split(1 - b, 7, 3) for b in low_bpe)))
     mass = _col("lesion_type", "Mass (incl. mass with NME)")
     with_nme = _col("lesion_type", "Mass with NME, among masses")
-    m_state = np.asarray(mass)[STATE_CLASS]
-    w_state = _extent_binary(with_nme)[:, 0]
+    m_state = np.full(N_STATES, PAPER_N @ np.asarray(mass) / PAPER_N.sum())
+    w_state = _class_binary("lesion_type", with_nme)[:, 0]
     tables["lesion_type"] = (("mass", "mass_with_nme", "nme"),
                              np.stack([m_state * (1 - w_state), m_state * w_state, 1 - m_state], axis=1))
     round_oval = _col("mass_shape", "Round or oval")
-    tables["mass_shape"] = (("oval", "round", "irregular"), _by_class(*(_split(r, 6, 4) + [1 - r] for r in round_oval)))
+    tables["mass_shape"] = (("oval", "round", "irregular"), _by_class("mass_shape", *(_split(r, 6, 4) + [1 - r] for r in round_oval)))
     circ = _col("mass_margin", "Circumscribed")
     tables["mass_margin"] = (("circumscribed", "irregular", "spiculated"),
-                             _by_class(*([c] + _split(1 - c, 6, 4) for c in circ)))
+                             _by_class("mass_margin", *([c] + _split(1 - c, 6, 4) for c in circ)))
     tables["nme_distribution"] = (("focal", "linear", "segmental", "regional", "multiple_regions", "diffuse"),
-                                  _by_class((.35, .15, .25, .15, .05, .05), (.30, .15, .30, .15, .05, .05),
+                                  _by_class("nme_distribution", (.35, .15, .25, .15, .05, .05), (.30, .15, .30, .15, .05, .05),
                                             (.20, .10, .40, .15, .10, .05)))
     tables["nme_internal_enhancement"] = (("homogeneous", "heterogeneous", "clumped", "clustered_ring"),
-                                          _by_class((.15, .50, .25, .10), (.10, .50, .30, .10), (.05, .45, .30, .20)))
+                                          _by_class("nme_internal_enhancement", (.15, .50, .25, .10), (.10, .50, .30, .10), (.05, .45, .30, .20)))
     for var, lvl in (("intratumoral_edema", "Present"), ("peritumoral_edema", "Present"),
                      ("adjacent_vessel_sign", "Positive"), ("axillary_adenopathy", "Yes")):
-        tables[var] = (("1", "0"), _extent_binary(_col(var, lvl)))
-    b0, b1 = _extent_line(_col("accompanying_signs", "Yes"))
-    signs = np.array([_solve_signs(b0), _solve_signs(b0 + b1)])[STATE_EXTENT]
+        tables[var] = (("1", "0"), _class_binary(var, _col(var, lvl)))
+    accompanying = _class_binary("accompanying_signs", _col("accompanying_signs", "Yes"))[[0, 2, 4]]
+    signs = np.array([_solve_signs(t) for t in accompanying[:, 0]])[STATE_CLASS]
     for var, factor in (("nipple_retraction", 1.0), ("skin_retraction", 1.0), ("pectoralis_invasion", 1 / 3)):
         tables[var] = (("1", "0"), np.stack([signs * factor, 1 - signs * factor], axis=1))
     return tables
@@ -233,46 +258,41 @@ CATEGORICAL = _categorical_tables()
 MASS_ONLY = ("mass_shape", "mass_margin", "mass_internal_enhancement")
 NME_ONLY = ("nme_distribution", "nme_internal_enhancement")
 
-# ---- pathology percentages: discrete grids, parameters per state -----------------------------------------
+# ---- pathology percentages: discrete grids given (class, ER status) ---------------------------------------
+# Within the ER-positive states the classes differ only in P(level 1–10 %) (and, for PR, P(0)); above 10 % the
+# shape is common, so the evidence of a percentage is carried by its 0 / 1–10 / >10 band.
 _POS_LEVELS = np.array([1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95], dtype=float)
 _HIGH_SHAPE = np.array([0, 0, 0, 1, 1, 2, 3, 4, 6, 9, 10, 8], dtype=float)   # strong expression
 _BROAD_SHAPE = np.array([0, 0, 0, 1, 1, 2, 3, 4, 6, 8, 9, 7], dtype=float)   # weaker, broader expression
 _LOW_PART = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=float)
 
 
-def _percent_table(p_zero: np.ndarray, p_low: np.ndarray, shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Grid 0 + positive levels; per state: P(0), P(1–10 | >0) and the shape above 10."""
+def _percent_table(p_zero: np.ndarray, p_low: np.ndarray, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid 0 + positive levels; per state: P(0), P(1–10 | >0) and the common shape above 10."""
     levels = np.concatenate([[0.0], _POS_LEVELS])
-    table = np.zeros((8, levels.size))
-    for s in range(8):
-        high = shapes[s] / shapes[s].sum()
-        low = _LOW_PART / _LOW_PART.sum()
+    table = np.zeros((N_STATES, levels.size))
+    high, low = shape / shape.sum(), _LOW_PART / _LOW_PART.sum()
+    for s in range(N_STATES):
         table[s, 0] = p_zero[s]
         table[s, 1:] = (1 - p_zero[s]) * (p_low[s] * low + (1 - p_low[s]) * high)
-    return levels, table[STATE_BASE]
+    return levels, table
 
 
-#                     zA    zB    zTN   lA    lB    lTN   pLH   pHE
-_ER = _percent_table(np.array([0, .03, 1, 0, .03, 1, .12, 1]), np.array([.01, .04, 0, .01, .04, 0, .08, 0]),
-                     [_HIGH_SHAPE, _BROAD_SHAPE, _HIGH_SHAPE, _HIGH_SHAPE, _BROAD_SHAPE, _HIGH_SHAPE,
-                      _BROAD_SHAPE, _HIGH_SHAPE])
-_PR = _percent_table(np.array([.03, .15, 1, .03, .15, 1, .25, 1]), np.array([.03, .35, 0, .03, .35, 0, .30, 0]),
-                     [_HIGH_SHAPE, _BROAD_SHAPE, _BROAD_SHAPE, _HIGH_SHAPE, _BROAD_SHAPE, _BROAD_SHAPE,
-                      _BROAD_SHAPE, _BROAD_SHAPE])
+_PR_GIVEN_ER = np.array([0.664, 0.767, 0.391]) / ER_POSITIVE  # P(PR ≥ 1 % | class, ER-positive)
+#                     z+    z-    l+    l-    p+    p-
+_ER = _percent_table(np.array([0, 1, 0, 1, 0, 1.0]), np.array([.03, 0, .03, 0, .08, 0]), _HIGH_SHAPE)
+_PR = _percent_table(np.where(STATE_ER == 1, 1 - _PR_GIVEN_ER[BASE_CLASS], 1.0),
+                     np.array([.20, 0, .20, 0, .30, 0]), _BROAD_SHAPE)
 _KI_LEVELS = np.array([1, 3, 5, 8, 10, 12, 15, 18, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90], dtype=float)
 _KI_LOW_SHAPE = np.array([1, 2, 4, 4, 5, 4, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=float)
-_KI_MID_SHAPE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 6, 6, 6, 5, 4, 3, 2, 1, .5, .5], dtype=float)
-_KI_HOT_SHAPE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 6, 6, 6, 5, 4, 3, 2.5, 1.5, .5, .5], dtype=float)
-_KI_HIGH = np.array([.08, .96, .92, .08, .96, .90, .86, .925])
+_KI_HIGH_SHAPE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 6, 6, 6, 5, 4, 3, 2, 1, .5, .5], dtype=float)
+_KI_HIGH = _with_evidence(np.c_[[0.752, 0.634, 0.891], [0.248, 0.366, 0.109]], "ki67_percent")[:, 0]
+"""P(Ki-67 ≥ 20 % | class), seed 004 Table 2; Ki-67 depends on the HER2 class only."""
 
 
 def _ki_table() -> tuple[np.ndarray, np.ndarray]:
-    table = np.zeros((8, _KI_LEVELS.size))
-    hot = {2, 5, 7}
-    for s in range(8):
-        high = (_KI_HOT_SHAPE if s in hot else _KI_MID_SHAPE)
-        table[s] = (1 - _KI_HIGH[s]) * _KI_LOW_SHAPE / _KI_LOW_SHAPE.sum() + _KI_HIGH[s] * high / high.sum()
-    return _KI_LEVELS, table[STATE_BASE]
+    p = _KI_HIGH[STATE_CLASS][:, None]
+    return _KI_LEVELS, (1 - p) * _KI_LOW_SHAPE / _KI_LOW_SHAPE.sum() + p * _KI_HIGH_SHAPE / _KI_HIGH_SHAPE.sum()
 
 
 DISCRETE = {"er_percent": _ER, "pr_percent": _PR, "ki67_percent": _ki_table()}
@@ -308,7 +328,7 @@ class BinnedNormal:
         return np.array([self.shift.get(str(c), 0.0) for c in center])
 
     def log_likelihood(self, value: np.ndarray, center: np.ndarray) -> np.ndarray:
-        """(n, 16) log P(stored value | state, centre); 0 where the value is missing."""
+        """(n, 6) log P(stored value | state, centre); 0 where the value is missing."""
         v = value[:, None]
         lo, hi = v - self.step / 2, v + self.step / 2
         if self.floor is not None:
@@ -329,15 +349,19 @@ class BinnedNormal:
         return out
 
 
-_S = STATE_CLASS
+def _class_means(variable: str, means: list[float] | np.ndarray) -> np.ndarray:
+    """Per-state means from per-class targets, equal where ``EVIDENCE`` has no difference."""
+    return _with_evidence(np.asarray(means, dtype=float)[:, None], variable)[STATE_CLASS, 0]
+
+
 CONTINUOUS = {
-    "age": BinnedNormal(np.array([53.71, 53.26, 53.64])[_S], np.array([10.62, 11.62, 10.99])[_S], 1.0,
+    "age": BinnedNormal(np.full(N_STATES, 53.4), np.full(N_STATES, 11.3), 1.0,
                         floor=22.0, ceiling=90.0),
-    "tumor_size_mm": BinnedNormal(np.log(np.array([20.0, 22.0, 24.5]))[_S], np.array([0.388, 0.49, 0.339])[_S],
+    "tumor_size_mm": BinnedNormal(_class_means("tumor_size_mm", np.log([20.0, 22.0, 24.5])), np.full(N_STATES, 0.42),
                                   1.0, log=True, floor=3.0),
-    "eer": BinnedNormal(np.array([0.59, 0.65, 0.62])[_S], np.array([0.125, 0.141, 0.13])[_S], 0.01,
+    "eer": BinnedNormal(_class_means("eer", [0.59, 0.65, 0.62]), np.full(N_STATES, 0.135), 0.01,
                         shift=EER_SHIFT),
-    "adc_min": BinnedNormal(np.array([1.005, 0.945, 1.0])[_S], np.array([0.165, 0.155, 0.163])[_S], 0.01,
+    "adc_min": BinnedNormal(_class_means("adc_min", [1.005, 0.945, 1.0]), np.full(N_STATES, 0.16), 0.01,
                             shift=ADC_SHIFT),
 }
 
@@ -360,7 +384,7 @@ def _codes(column: pd.Series, levels: tuple[str, ...], name: str) -> np.ndarray:
 
 
 def log_likelihood(frame: pd.DataFrame) -> np.ndarray:
-    """(n, 16) log P(observed features | state) for a demo-style frame (raw or validated)."""
+    """(n, 6) log P(observed features | state) for a demo-style frame (raw or validated)."""
     n = len(frame)
     center = frame["center"].astype(str).to_numpy() if "center" in frame.columns else np.full(n, "center1")
     ll = np.zeros((n, N_STATES))
@@ -391,4 +415,5 @@ def true_posterior(frame: pd.DataFrame) -> np.ndarray:
     weight = np.exp(joint)
     by_class = np.stack([weight[:, STATE_CLASS == k].sum(axis=1) for k in range(3)], axis=1)
     return by_class / by_class.sum(axis=1, keepdims=True)
+
 

@@ -1,7 +1,7 @@
 """Synthetic two-centre demo cohort whose per-HER2-group distributions follow seed 004's Tables 1 and 2.
 
-The generator is a known probabilistic model (see :mod:`her2mri.cohort._demo_model`): HER2 class, then a
-latent subtype, then every feature given the (class, subtype) state and the centre. Because of that design the
+The generator is a known probabilistic model (see :mod:`her2mri.cohort._demo_model`): HER2 class, then the
+tumour's ER status, then every feature given the (class, ER status) state and the centre. Because of that design the
 *true* posterior P(zero / low / positive | observed features) is computed exactly and written as
 ``true_p_zero``, ``true_p_low`` and ``true_p_positive`` — the best any model can do on this data. Those columns
 are simulation truth: never use them as features. ``dfs_months``/``dfs_event`` are outcomes (they depend on the
@@ -99,7 +99,7 @@ def _her2_labels(cls: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndar
 
 def _survival(state: np.ndarray, n_cat: np.ndarray, t_cat: np.ndarray, rng: np.random.Generator
               ) -> tuple[np.ndarray, np.ndarray]:
-    state_effect = np.array([0.0, 0.35, 0.8, -0.1, 0.25, 0.7, 0.3, 0.6])[m.STATE_BASE] + 0.2 * m.STATE_EXTENT
+    state_effect = np.array([0.1, 0.8, 0.0, 0.7, 0.3, 0.6])
     n_effect = {"N0": 0.0, "N1": 0.5, "N2": 0.9, "N3": 1.2}
     t_effect = {"T1": 0.0, "T2": 0.25, "T3": 0.5, "T4": 0.8}
     log_hazard = (np.log(0.0025) + state_effect[state] + np.array([n_effect[x] for x in n_cat])
