@@ -22,7 +22,7 @@ from scipy import stats
 
 from her2mri.exceptions import FitError
 from her2mri.readers.table import ReaderTable, validate_reads
-from her2mri.stats.mrmc import MrmcResult, delong_covariance, or_hillis
+from her2mri.stats.mrmc import MrmcResult, auc_wald_interval, delong_covariance, or_hillis, wilson_interval
 
 __all__ = ["ReaderComparison", "ReaderMetrics", "ReaderStudyResult", "run_reader_study"]
 
@@ -136,16 +136,6 @@ class ReaderStudyResult:
         return _clean(out)
 
 
-def _wilson(x: int, n: int, z: float) -> tuple[float, float, float]:
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = x / n
-    den = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return p, max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _truth_for(lesions: np.ndarray, truth: Truth) -> pd.Series:
     if callable(truth) and not isinstance(truth, (pd.Series, Mapping)):
         values = np.asarray(truth(lesions))
@@ -172,16 +162,11 @@ def _truth_for(lesions: np.ndarray, truth: Truth) -> pd.Series:
 
 def _metrics(reader: str, condition: str, y: np.ndarray, s: np.ndarray, call: np.ndarray, z: float) -> ReaderMetrics:
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
-    if n_pos >= 2 and n_neg >= 2:
-        dc = delong_covariance(y, s)
-        auc, half = float(dc.aucs[0]), z * float(np.sqrt(max(dc.covariance[0, 0], 0.0)))
-        auc_ci = (auc, max(0.0, auc - half), min(1.0, auc + half))
-    else:
-        auc_ci = (float("nan"),) * 3
+    auc_ci = auc_wald_interval(y, s, z)[:3]
     tp, fn = int((call & (y == 1)).sum()), int((~call & (y == 1)).sum())
     tn, fp = int((~call & (y == 0)).sum()), int((call & (y == 0)).sum())
-    return ReaderMetrics(reader, condition, int(len(y)), n_pos, n_neg, *auc_ci, *_wilson(tp, tp + fn, z),
-                         *_wilson(tn, tn + fp, z), (tp + tn) / len(y) if len(y) else float("nan"), tp, fp, tn, fn)
+    return ReaderMetrics(reader, condition, int(len(y)), n_pos, n_neg, *auc_ci, *wilson_interval(tp, tp + fn, z),
+                         *wilson_interval(tn, tn + fp, z), (tp + tn) / len(y) if len(y) else float("nan"), tp, fp, tn, fn)
 
 
 def run_reader_study(

@@ -41,8 +41,10 @@ __all__ = [
     "MrmcDifference",
     "MrmcResult",
     "MrmcTreatmentEstimate",
+    "auc_wald_interval",
     "delong_covariance",
     "or_hillis",
+    "wilson_interval",
 ]
 
 CovMethod = Literal["jackknife", "delong"]
@@ -102,6 +104,36 @@ def delong_covariance(y_true: Any, scores: Any) -> DelongCovariance:
     s10 = np.atleast_2d(np.cov(v10, rowvar=False))
     s01 = np.atleast_2d(np.cov(v01, rowvar=False))
     return DelongCovariance(aucs=aucs, covariance=s10 / m + s01 / n, v10=v10, v01=v01, n_pos=m, n_neg=n)
+
+
+def auc_wald_interval(y_true: Any, scores: Any, z: float) -> tuple[float, float, float, float]:
+    """AUC, its DeLong Wald interval ``AUC ± z·SE`` clipped to [0, 1], and its DeLong variance.
+
+    All NaN when there are fewer than two positives or two negatives (a per-reader or per-subgroup row that
+    cannot carry an AUC).
+    """
+    y = np.asarray(y_true).astype(int).ravel()
+    if (y == 1).sum() < 2 or (y == 0).sum() < 2:
+        return (float("nan"),) * 4
+    dc = delong_covariance(y, scores)
+    auc, var = float(dc.aucs[0]), float(dc.covariance[0, 0])
+    half = z * np.sqrt(max(var, 0.0))
+    return auc, max(0.0, auc - half), min(1.0, auc + half), var
+
+
+def wilson_interval(x: int, n: int, z: float) -> tuple[float, float, float]:
+    """Proportion ``x / n`` with its Wilson score interval at normal quantile ``z`` (NaN when ``n == 0``).
+
+    The same interval as :func:`her2mri.stats.proportion_ci` (``method="wilson"``), for the per-row tables of
+    reader and subgroup analyses, where empty cells are expected and carry NaN instead of an error.
+    """
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    p = x / n
+    den = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _jackknife_covariance(dc: DelongCovariance) -> np.ndarray:

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from her2mri.exceptions import FitError
-from her2mri.stats.mrmc import delong_covariance
+from her2mri.stats.mrmc import auc_wald_interval, wilson_interval
 
 __all__ = ["InteractionTest", "SubgroupResult", "SubgroupRow", "subgroup_metrics"]
 
@@ -118,25 +118,6 @@ class SubgroupResult:
         }
 
 
-def _wilson(x: int, n: int, z: float) -> tuple[float, float, float]:
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = x / n
-    den = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return p, max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _auc(y: np.ndarray, s: np.ndarray, z: float) -> tuple[float, float, float, float]:
-    if (y == 1).sum() < 2 or (y == 0).sum() < 2:
-        return (float("nan"),) * 4
-    dc = delong_covariance(y, s)
-    auc, var = float(dc.aucs[0]), float(dc.covariance[0, 0])
-    half = z * np.sqrt(max(var, 0.0))
-    return auc, max(0.0, auc - half), min(1.0, auc + half), var
-
-
 def _row(by: str, level: str, y: np.ndarray, s: np.ndarray, threshold: float, z: float, min_n: int) -> SubgroupRow:
     call = s >= threshold
     tp, fp = int((call & (y == 1)).sum()), int((call & (y == 0)).sum())
@@ -147,8 +128,9 @@ def _row(by: str, level: str, y: np.ndarray, s: np.ndarray, threshold: float, z:
         notes.append(f"few cases ({n_pos} positive, {n_neg} negative; < {min_n}): estimates unstable")
     if n_pos < 2 or n_neg < 2:
         notes.append("AUC not computed (needs >= 2 positives and >= 2 negatives)")
-    return SubgroupRow(by, level, int(len(y)), n_pos, n_neg, *_auc(y, s, z), *_wilson(tp, tp + fn, z),
-                       *_wilson(tn, tn + fp, z), *_wilson(tp, tp + fp, z), *_wilson(tn, tn + fn, z),
+    return SubgroupRow(by, level, int(len(y)), n_pos, n_neg, *auc_wald_interval(y, s, z), *wilson_interval(tp, tp + fn, z),
+                       *wilson_interval(tn, tn + fp, z), *wilson_interval(tp, tp + fp, z),
+                       *wilson_interval(tn, tn + fn, z),
                        tp, fp, tn, fn, "; ".join(notes))
 
 
