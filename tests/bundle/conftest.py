@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-
-def _factory():
-    name = "her2mri_test_bundle_factory"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("bundle_factory.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from . import bundle_factory
 
 
 @pytest.fixture(scope="session")
 def factory():
-    return _factory()
+    return bundle_factory
 
 
 @pytest.fixture(scope="session")

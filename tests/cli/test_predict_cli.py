@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,21 +13,12 @@ from typer.testing import CliRunner
 
 from her2mri.cli.main import app
 
-
-def _factory():
-    name = "her2mri_test_bundle_factory"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bundle" / "bundle_factory.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from ..bundle import bundle_factory
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    factory = _factory()
+    factory = bundle_factory
     bundle = factory.build_test_bundle()
     root = tmp_path_factory.mktemp("predict_cli")
     path = factory.save_bundle(bundle, root / "model")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
+
+from ..bundle import bundle_factory
 
 with warnings.catch_warnings():
     # starlette 1.x prefers httpx2 and warns once at import when it finds httpx; the client works the same.
@@ -15,20 +15,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-def _factory():
-    name = "her2mri_test_bundle_factory"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "bundle" / "bundle_factory.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def web_bundle_dir(tmp_path_factory) -> Path:
-    return _factory().save_test_bundle(tmp_path_factory.mktemp("web_bundle") / "model")
+    return bundle_factory.save_test_bundle(tmp_path_factory.mktemp("web_bundle") / "model")
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +54,7 @@ def client(make_client) -> TestClient:
 @pytest.fixture
 def good_case(web_bundle) -> dict:
     """A valid JSON case: the first demo lesion's inputs, yes/no as booleans."""
-    cases = _factory().example_cases(1)
+    cases = bundle_factory.example_cases(1)
     row = cases.iloc[0].to_dict()
     out = {"case_reference": "case-A", "lesion_id": str(row.pop("lesion_id"))}
     for spec in web_bundle.schema.columns:

@@ -3,7 +3,7 @@ nomogram and the odds-ratio table.  Each builder takes :class:`StudyData` and re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -71,9 +71,20 @@ def _none(sid: str, title: str, reason: str) -> Section:
     return Section(id=sid, title=title, missing=reason)
 
 
-def roc_section(data: StudyData) -> Section:
-    section = Section(id="roc", title="ROC curves")
+def _per_task_figures(data: StudyData, section: Section, missing: str,
+                      items_for: Callable[[str, Mapping[str, Any]], list[Any]]) -> Section:
+    """Fill ``section`` with one heading and figure grid per task (``items_for(name, task)``), or mark it missing."""
     for name, task in data.tasks.items():
+        items = items_for(name, task)
+        if items:
+            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
+    if not section.blocks:
+        return _none(section.id, section.title, missing)
+    return section
+
+
+def roc_section(data: StudyData) -> Section:
+    def items_for(name: str, task: Mapping[str, Any]) -> list[Any]:
         items = []
         for s in task_sets(data, task):
             curves = []
@@ -89,11 +100,10 @@ def roc_section(data: StudyData) -> Section:
                 if bayes is not None:
                     caption += f" AUC of the simulation's true posterior (upper bound): {fmt_num(bayes)}."
                 items.append(figure(fg.roc_figure(curves, label_set(s)), caption, name=f"roc-{name}-{s}"))
-        if items:
-            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
-    if not section.blocks:
-        return _none("roc", "ROC curves", "no ROC data in results.json or predictions.csv")
-    return section
+        return items
+
+    return _per_task_figures(data, Section(id="roc", title="ROC curves"),
+                             "no ROC data in results.json or predictions.csv", items_for)
 
 
 _METRICS = (("auc", "AUC (95% CI)"), ("sensitivity", "Sensitivity (95% CI)"), ("specificity", "Specificity (95% CI)"),
@@ -146,7 +156,8 @@ def delong_section(data: StudyData) -> Section:
     section = Section(id="delong", title="Pairwise DeLong tests",
                       lead="Paired DeLong tests of AUC differences between models on the same lesions (lower triangle; "
                            "red = small p-value, bold = p < 0.05).")
-    for name, task in data.tasks.items():
+
+    def items_for(name: str, task: Mapping[str, Any]) -> list[Any]:
         items = []
         for s, block in (task.get("delong") or {}).items():
             models = block.get("models") or []
@@ -160,16 +171,14 @@ def delong_section(data: StudyData) -> Section:
                        + (f"{how}-adjusted p-values." if adjusted else "unadjusted p-values."))
             items.append(figure(fg.delong_heatmap([label_model(m) for m in models], pv, label_set(s)), caption,
                                 name=f"delong-{name}-{s}"))
-        if items:
-            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
-    if not section.blocks:
-        return _none("delong", "Pairwise DeLong tests", "no DeLong comparisons in results.json (fewer than two models?)")
-    return section
+        return items
+
+    return _per_task_figures(data, section, "no DeLong comparisons in results.json (fewer than two models?)",
+                             items_for)
 
 
 def calibration_section(data: StudyData) -> Section:
-    section = Section(id="calibration", title="Calibration")
-    for name, task in data.tasks.items():
+    def items_for(name: str, task: Mapping[str, Any]) -> list[Any]:
         items = []
         for s in task_sets(data, task):
             curves = []
@@ -186,16 +195,14 @@ def calibration_section(data: StudyData) -> Section:
                 items.append(figure(fg.calibration_figure(curves, label_set(s)),
                                     f"{label_task(name, task.get('title'))} — {label_set(s)} (decile bins).",
                                     name=f"calibration-{name}-{s}"))
-        if items:
-            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
-    if not section.blocks:
-        return _none("calibration", "Calibration", "no calibration curves in results.json")
-    return section
+        return items
+
+    return _per_task_figures(data, Section(id="calibration", title="Calibration"),
+                             "no calibration curves in results.json", items_for)
 
 
 def decision_curve_section(data: StudyData) -> Section:
-    section = Section(id="decision-curves", title="Decision curves")
-    for name, task in data.tasks.items():
+    def items_for(name: str, task: Mapping[str, Any]) -> list[Any]:
         items = []
         for s in task_sets(data, task):
             curves, thresholds, nb_all = [], None, None
@@ -210,11 +217,10 @@ def decision_curve_section(data: StudyData) -> Section:
                 items.append(figure(fg.decision_curve_figure(thresholds, curves, nb_all, label_set(s)),
                                     f"{label_task(name, task.get('title'))} — {label_set(s)}: net benefit of the models "
                                     "against treating all and treating none.", name=f"dca-{name}-{s}"))
-        if items:
-            section.blocks += [heading(label_task(name, task.get("title"))), figures(items)]
-    if not section.blocks:
-        return _none("decision-curves", "Decision curves", "no decision curves in results.json")
-    return section
+        return items
+
+    return _per_task_figures(data, Section(id="decision-curves", title="Decision curves"),
+                             "no decision curves in results.json", items_for)
 
 
 def _shap_long(frame: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
