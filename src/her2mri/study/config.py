@@ -200,6 +200,7 @@ class StatisticsSection(_Section):
 class SelectionSection(_Section):
     model: str | None = None
     metric: Literal["cv_auc"] = "cv_auc"
+    rule: Literal["best", "one_se"] = "best"
 
 
 class InterpretabilitySection(_Section):
