@@ -177,7 +177,7 @@ def _order_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _diagnostics_table(raw: pd.DataFrame) -> pd.DataFrame:
     records = []
-    for row in raw.to_dict("records"):
+    for row in raw[[*ID_COLUMNS, "_diagnostics", "_provenance"]].to_dict("records"):  # not the feature columns
         ids = {c: row[c] for c in ID_COLUMNS}
         for sequence, values in row["_diagnostics"].items():
             for key, value in values.items():
