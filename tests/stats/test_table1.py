@@ -80,3 +80,19 @@ def test_table1_degenerate_columns_not_tested_without_warnings():
     assert frame.loc[frame["variable"] == "const", "test"].iloc[0] == "not tested"
     assert frame.loc[frame["variable"] == "allnan", "a"].iloc[0] == "–"
     assert set(frame.loc[frame["variable"] == "binary", "level"]) == {"0", "1"}
+
+
+def test_continuous_summaries_show_each_variables_spread() -> None:
+    rng = np.random.default_rng(3)
+    n = 200
+    frame = pd.DataFrame({
+        "group": np.repeat(["a", "b"], n // 2),
+        "adc_min": rng.lognormal(np.log(0.95), 0.17, n),      # median (IQR) → two decimals
+        "age": rng.normal(53.5, 11.0, n),                      # mean ± SD → one decimal
+    })
+    rows = table1(frame, group="group").to_frame().set_index("variable")
+    centre = rows.loc["adc_min", "a"].split(" ", 1)[0]
+    assert len(centre.split(".")[1]) == 2
+    assert len(rows.loc["age", "a"].split(" ± ")[0].split(".")[1]) == 1
+    fixed = table1(frame, group="group", continuous_digits=3).to_frame().set_index("variable")
+    assert len(fixed.loc["adc_min", "a"].split(" ")[0].split(".")[1]) == 3

@@ -75,6 +75,17 @@ def _fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
+def _auto_digits(values: np.ndarray, normal: bool) -> int:
+    """Decimals that show the variable's spread (SD, or IQR) with two significant digits: 1 for age or size in
+    mm, 2 for EER or ADC in 10⁻³ mm²/s; between 1 and 4."""
+    if values.size < 2:
+        return 1
+    spread = float(values.std(ddof=1)) if normal else float(np.subtract(*np.quantile(values, [0.75, 0.25])))
+    if not np.isfinite(spread) or spread <= 0:
+        spread = float(np.max(np.abs(values))) or 1.0
+    return int(np.clip(1 - np.floor(np.log10(spread)), 1, 4))
+
+
 def _is_normal(samples: list[np.ndarray], alpha: float) -> bool:
     for s in samples:
         if s.size < 3 or s.size > 5000 or np.ptp(s) == 0:
@@ -127,7 +138,7 @@ def _categorical_test(table: np.ndarray, footnotes: list[str], variable: str) ->
 def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None = None,
            categorical: Sequence[str] | None = None, correction: Correction = "bh",
            normality_alpha: float = 0.05, group_order: Sequence[Any] | None = None,
-           digits: int = 1) -> Table1Result:
+           digits: int = 1, continuous_digits: int | None = None) -> Table1Result:
     """Table 1 of ``variables`` compared across the levels of ``group`` (2 or more groups).
 
     ``categorical`` forces columns to be summarised as categories (object, category, bool and 0/1 columns are
@@ -137,6 +148,10 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
 
     R equivalent: ``tableone::CreateTableOne`` with ``nonnormal`` chosen by Shapiro–Wilk and ``exact`` chosen
     by expected counts, plus ``p.adjust(method = "BH")``.
+
+    ``digits`` are the decimals of percentages; continuous summaries use ``continuous_digits``, or by default
+    as many decimals as show each variable's spread with two significant digits (0.94 (0.85, 1.06) for ADC,
+    53.7 ± 10.6 for age).
     """
     where = "table1"
     check_param("correction", correction, CORRECTIONS, where)
@@ -187,9 +202,11 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
             test = _continuous_test(samples, normal, normality_alpha)
             row = {"variable": var, "level": "", "summary": "mean ± SD" if normal else "median (Q1, Q3)",
                    "n_missing": n_missing}
+            pooled = values.dropna().to_numpy(dtype=float)
+            places = continuous_digits if continuous_digits is not None else _auto_digits(pooled, normal)
             for g, s in zip(names, samples, strict=True):
-                row[g] = _describe(s, normal, digits)
-            row["overall"] = _describe(values.dropna().to_numpy(dtype=float), normal, digits)
+                row[g] = _describe(s, normal, places)
+            row["overall"] = _describe(pooled, normal, places)
             rows.append(row)
             first = len(rows) - 1
         for r in rows[first:]:
@@ -249,7 +266,8 @@ def standardized_mean_difference(a: pd.Series, b: pd.Series, *, categorical: boo
 
 def table1_by_set(frames: Mapping[str, pd.DataFrame], *, variables: Sequence[str] | None = None,
                   categorical: Sequence[str] | None = None, group: str | None = None,
-                  correction: Correction = "bh", reference: str | None = None, digits: int = 1) -> Table1Result:
+                  correction: Correction = "bh", reference: str | None = None, digits: int = 1,
+                  continuous_digits: int | None = None) -> Table1Result:
     """Training / internal / external sets side by side.
 
     Without ``group``: one column per set (summaries over the whole set), a test comparing the sets (rules of
@@ -273,7 +291,7 @@ def table1_by_set(frames: Mapping[str, pd.DataFrame], *, variables: Sequence[str
     stacked = pd.concat([f.assign(**{key: n}) for n, f in frames.items()], ignore_index=True)
     stacked[key] = pd.Categorical(stacked[key], categories=names)
     base = table1(stacked, group=key, variables=variables, categorical=categorical, correction=correction,
-                  group_order=names, digits=digits)
+                  group_order=names, digits=digits, continuous_digits=continuous_digits)
     table = base.to_frame()
     cats = set(categorical or ())
     for n in names:
@@ -289,7 +307,7 @@ def table1_by_set(frames: Mapping[str, pd.DataFrame], *, variables: Sequence[str
     if group is not None:
         for n in names:
             sub = table1(frames[n], group=group, variables=variables, categorical=categorical,
-                         correction=correction, digits=digits).to_frame()
+                         correction=correction, digits=digits, continuous_digits=continuous_digits).to_frame()
             groups = [c for c in sub.columns if c not in ("variable", "level", "overall", "summary", "n_missing",
                                                            "test", "statistic", "pvalue", "pvalue_adjusted")]
             sub = sub.rename(columns={g: f"{n}: {g}" for g in groups})
