@@ -23,6 +23,7 @@ from scipy import stats
 from her2mri.exceptions import FitError
 from her2mri.readers.table import ReaderTable, validate_reads
 from her2mri.stats.mrmc import MrmcResult, auc_wald_interval, delong_covariance, or_hillis, wilson_interval
+from her2mri.stats.results import json_safe
 
 __all__ = ["ReaderComparison", "ReaderMetrics", "ReaderStudyResult", "run_reader_study"]
 
@@ -104,17 +105,6 @@ class ReaderStudyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN / inf become ``None``)."""
-        def _clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: _clean(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [_clean(x) for x in v]
-            if isinstance(v, (float, np.floating)):
-                return float(v) if np.isfinite(v) else None
-            if isinstance(v, np.integer):
-                return int(v)
-            return v
-
         out = {
             "task": self.task, "score_kind": self.score_kind, "threshold": self.threshold, "calls": self.calls,
             "n_lesions": self.n_lesions, "n_pos": self.n_pos, "n_neg": self.n_neg, "readers": list(self.readers),
@@ -133,7 +123,7 @@ class ReaderStudyResult:
                             "cov_method": self.mrmc.cov_method},
                 "detail": self.mrmc.to_dict(),
             }
-        return _clean(out)
+        return json_safe(out)
 
 
 def _truth_for(lesions: np.ndarray, truth: Truth) -> pd.Series:

@@ -106,8 +106,12 @@ def load_study(study_dir: str | Path) -> StudyData:
     return StudyData(directory=directory, results=results, predictions=predictions, notes=tuple(notes))
 
 
-def safe_section(build: Callable[[StudyData], Section], data: StudyData, sid: str, title: str) -> Section:
-    """Run a section builder; a failure turns into an omitted section with the reason, never a crash."""
+def safe_section(build: Callable[[StudyData], Section | None], data: StudyData, sid: str,
+                 title: str) -> Section | None:
+    """Run a section builder; a failure turns into an omitted section with the reason, never a crash.
+
+    ``None`` passes through: an optional section (e.g. imaging) with nothing to show is left out of the report.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)

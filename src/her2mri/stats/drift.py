@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from her2mri.exceptions import FitError
+from her2mri.stats.results import json_safe
 
 __all__ = ["DriftResult", "FeatureDrift", "feature_drift"]
 
@@ -66,15 +67,8 @@ class DriftResult:
         return pd.DataFrame([asdict(f) for f in self.features])
 
     def to_dict(self) -> dict[str, Any]:
-        def _clean(v: Any) -> Any:
-            if isinstance(v, (float, np.floating)):
-                return float(v) if np.isfinite(v) else None
-            if isinstance(v, np.integer):
-                return int(v)
-            return v
-
         return {"label_a": self.label_a, "label_b": self.label_b, "correction": self.correction,
-                "features": [{k: _clean(v) for k, v in asdict(f).items()} for f in self.features]}
+                "features": [json_safe(asdict(f)) for f in self.features]}
 
 
 def _is_categorical(a: pd.Series, b: pd.Series) -> bool:

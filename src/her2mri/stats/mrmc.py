@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from her2mri.exceptions import FitError
+from her2mri.stats.results import json_safe
 
 __all__ = [
     "DelongCovariance",
@@ -281,26 +282,14 @@ class MrmcResult:
             "method": self.method, "cov_method": self.cov_method, "conf_level": self.conf_level,
             "treatments": list(self.treatments), "readers": list(self.readers),
             "n": self.n, "n_pos": self.n_pos, "n_neg": self.n_neg,
-            "foms": {t: {r: _clean(self.foms.loc[t, r]) for r in self.readers} for t in self.treatments},
-            "anova": {"ms_t": _clean(self.ms_t), "ms_r": _clean(self.ms_r), "ms_tr": _clean(self.ms_tr)},
-            "variance_components": {k: _clean(getattr(self, k))
+            "foms": {t: {r: json_safe(self.foms.loc[t, r]) for r in self.readers} for t in self.treatments},
+            "anova": {"ms_t": json_safe(self.ms_t), "ms_r": json_safe(self.ms_r), "ms_tr": json_safe(self.ms_tr)},
+            "variance_components": {k: json_safe(getattr(self, k))
                                     for k in ("var", "cov1", "cov2", "cov3", "var_r", "var_tr")},
-            "analyses": {k: _clean(asdict(v)) for k, v in self.analyses.items()},
+            "analyses": {k: json_safe(asdict(v)) for k, v in self.analyses.items()},
             "notes": list(self.notes),
         }
         return out
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 # ----------------------------------------------------------------------------------------------------------

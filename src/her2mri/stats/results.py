@@ -50,16 +50,16 @@ __all__ = [
 ]
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Convert numpy/pandas values to JSON-safe Python objects (non-finite floats → None)."""
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, pd.DataFrame):
-        return [_json_safe(r) for r in value.to_dict(orient="records")]
+        return [json_safe(r) for r in value.to_dict(orient="records")]
     if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
+        return [json_safe(v) for v in value.tolist()]
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.bool_ | bool):
         return bool(value)
     if isinstance(value, np.integer):
@@ -70,7 +70,7 @@ def _json_safe(value: Any) -> Any:
     if value is None or isinstance(value, str | int):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _json_safe({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return json_safe({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     return str(value)
 
 
@@ -79,7 +79,7 @@ class _ResultMixin:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of every field (nan/inf → ``None``)."""
-        return {f.name: _json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def to_frame(self) -> pd.DataFrame:
         """One-row tidy frame of the scalar fields."""
@@ -246,7 +246,7 @@ class BootstrapResult(_ResultMixin):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict without the (long) distribution; its length is kept as ``n_valid``."""
-        out = {f.name: _json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)
+        out = {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)
                if f.name != "distribution"}
         out["n_valid"] = int(self.distribution.size)
         return out
@@ -407,7 +407,7 @@ class Table1Result(_ResultMixin):
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "groups": list(self.groups), "correction": self.correction,
-                "footnotes": list(self.footnotes), "rows": _json_safe(self.table)}
+                "footnotes": list(self.footnotes), "rows": json_safe(self.table)}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from scipy import stats
 
 from her2mri.exceptions import FitError
 from her2mri.stats.mrmc import auc_wald_interval, wilson_interval
+from her2mri.stats.results import json_safe
 
 __all__ = ["InteractionTest", "SubgroupResult", "SubgroupRow", "subgroup_metrics"]
 
@@ -102,19 +103,10 @@ class SubgroupResult:
         return pd.DataFrame([asdict(t) for t in self.interactions])
 
     def to_dict(self) -> dict[str, Any]:
-        def _clean(v: Any) -> Any:
-            if isinstance(v, (float, np.floating)):
-                return float(v) if np.isfinite(v) else None
-            if isinstance(v, np.integer):
-                return int(v)
-            if isinstance(v, tuple):
-                return [_clean(x) for x in v]
-            return v
-
         return {
             "threshold": self.threshold, "conf_level": self.conf_level, "notes": list(self.notes),
-            "rows": [{k: _clean(v) for k, v in asdict(r).items()} for r in self.rows],
-            "interactions": [{k: _clean(v) for k, v in asdict(t).items()} for t in self.interactions],
+            "rows": [json_safe(asdict(r)) for r in self.rows],
+            "interactions": [json_safe(asdict(t)) for t in self.interactions],
         }
 
 
