@@ -35,6 +35,7 @@ from scipy import stats
 
 from her2mri.exceptions import FitError
 from her2mri.stats.results import json_safe
+from her2mri.stats.roc import _fast_delong
 
 __all__ = [
     "DelongCovariance",
@@ -72,10 +73,6 @@ class DelongCovariance:
     n_neg: int
 
 
-def _midrank(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, method="average", axis=0)
-
-
 def delong_covariance(y_true: Any, scores: Any) -> DelongCovariance:
     """AUC (ties count ½) and DeLong covariance for one or more score columns sharing the same cases.
 
@@ -92,19 +89,12 @@ def delong_covariance(y_true: Any, scores: Any) -> DelongCovariance:
     if not np.all(np.isfinite(s)):
         msg = "scores contain NaN or infinite values; remove or impute them before computing AUCs."
         raise FitError(msg)
-    pos, neg = s[y == 1], s[y == 0]
-    m, n = pos.shape[0], neg.shape[0]
+    m, n = int((y == 1).sum()), int((y == 0).sum())
     if m < 2 or n < 2:
         msg = f"AUC variance needs at least 2 positive and 2 negative cases; got {m} positive and {n} negative."
         raise FitError(msg)
-    tz = _midrank(np.vstack([pos, neg]))
-    tx, ty = _midrank(pos), _midrank(neg)
-    aucs = (tz[:m].sum(axis=0) - m * (m + 1) / 2.0) / (m * n)
-    v10 = (tz[:m] - tx) / n
-    v01 = 1.0 - (tz[m:] - ty) / m
-    s10 = np.atleast_2d(np.cov(v10, rowvar=False))
-    s01 = np.atleast_2d(np.cov(v01, rowvar=False))
-    return DelongCovariance(aucs=aucs, covariance=s10 / m + s01 / n, v10=v10, v01=v01, n_pos=m, n_neg=n)
+    aucs, covariance, v10, v01 = _fast_delong(y, s.T)
+    return DelongCovariance(aucs=aucs, covariance=covariance, v10=v10.T, v01=v01.T, n_pos=m, n_neg=n)
 
 
 def auc_wald_interval(y_true: Any, scores: Any, z: float) -> tuple[float, float, float, float]:
