@@ -22,7 +22,8 @@ from scipy import stats
 
 from her2mri.exceptions import FitError
 from her2mri.readers.table import ReaderTable, validate_reads
-from her2mri.stats.mrmc import MrmcResult, auc_wald_interval, delong_covariance, or_hillis, wilson_interval
+from her2mri.stats.diagnostic import wilson_interval
+from her2mri.stats.mrmc import MrmcResult, auc_wald_interval, delong_covariance, or_hillis
 from her2mri.stats.results import json_safe
 
 __all__ = ["ReaderComparison", "ReaderMetrics", "ReaderStudyResult", "run_reader_study"]

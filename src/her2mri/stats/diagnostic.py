@@ -35,7 +35,7 @@ from her2mri.stats._checks import (
 from her2mri.stats.bootstrap import resample_counts
 from her2mri.stats.results import DiagnosticResult, EstimateWithCI, ProportionResult
 
-__all__ = ["diagnostic_metrics", "proportion_ci"]
+__all__ = ["diagnostic_metrics", "proportion_ci", "wilson_interval"]
 
 CiMethod = Literal["wilson", "clopper_pearson"]
 
@@ -48,14 +48,25 @@ def _bounds(x: int, n: int, method: str, conf_level: float) -> tuple[float, floa
         lo = 0.0 if x == 0 else float(sps.beta.ppf(alpha / 2, x, n - x + 1))
         hi = 1.0 if x == n else float(sps.beta.ppf(1 - alpha / 2, x + 1, n - x))
         return lo, hi
-    z = sps.norm.ppf(1 - alpha / 2)
+    _, lo, hi = wilson_interval(x, n, float(sps.norm.ppf(1 - alpha / 2)))
+    return lo, hi
+
+
+def wilson_interval(x: int, n: int, z: float) -> tuple[float, float, float]:
+    """Proportion ``x / n`` with its Wilson score interval at normal quantile ``z`` (all NaN when ``n == 0``).
+
+    The interval of :func:`proportion_ci` (``method="wilson"``, R's ``prop.test(correct = FALSE)``), for per-row
+    tables (readers, subgroups) where empty cells are expected and carry NaN instead of an error.
+    """
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
     p = x / n
     den = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
     lo = 0.0 if x == 0 else float(max(0.0, centre - half))
     hi = 1.0 if x == n else float(min(1.0, centre + half))
-    return lo, hi
+    return p, lo, hi
 
 
 def proportion_ci(x: int, n: int, *, method: CiMethod = "wilson", conf_level: float = 0.95) -> ProportionResult:

@@ -46,7 +46,6 @@ __all__ = [
     "auc_wald_interval",
     "delong_covariance",
     "or_hillis",
-    "wilson_interval",
 ]
 
 CovMethod = Literal["jackknife", "delong"]
@@ -110,21 +109,6 @@ def auc_wald_interval(y_true: Any, scores: Any, z: float) -> tuple[float, float,
     auc, var = float(dc.aucs[0]), float(dc.covariance[0, 0])
     half = z * np.sqrt(max(var, 0.0))
     return auc, max(0.0, auc - half), min(1.0, auc + half), var
-
-
-def wilson_interval(x: int, n: int, z: float) -> tuple[float, float, float]:
-    """Proportion ``x / n`` with its Wilson score interval at normal quantile ``z`` (NaN when ``n == 0``).
-
-    The same interval as :func:`her2mri.stats.proportion_ci` (``method="wilson"``), for the per-row tables of
-    reader and subgroup analyses, where empty cells are expected and carry NaN instead of an error.
-    """
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = x / n
-    den = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _jackknife_covariance(dc: DelongCovariance) -> np.ndarray:

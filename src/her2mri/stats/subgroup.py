@@ -30,7 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from her2mri.exceptions import FitError
-from her2mri.stats.mrmc import auc_wald_interval, wilson_interval
+from her2mri.stats.diagnostic import wilson_interval
+from her2mri.stats.mrmc import auc_wald_interval
 from her2mri.stats.results import json_safe
 
 __all__ = ["InteractionTest", "SubgroupResult", "SubgroupRow", "subgroup_metrics"]
