@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from her2mri.stats import delong_covariance
 from her2mri.study import config_from_dict
@@ -18,8 +19,6 @@ def _setup(rule: str, model: str | None = None):
     signal = y + rng.normal(0, 1.2, y.size)
     scores = {"lr": signal + rng.normal(0, 0.6, y.size), "rf": signal + rng.normal(0, 0.3, y.size),
               "gbdt": signal + rng.normal(0, 3.0, y.size)}
-    from sklearn.metrics import roc_auc_score
-
     models = {name: SimpleNamespace(oof_scores=s, cv_auc=roc_auc_score(y, s)) for name, s in scores.items()}
     config = config_from_dict({
         "cohort": {"path": "cohort.csv"}, "tasks": {"names": ["positive_vs_negative"]},

@@ -415,5 +415,3 @@ def true_posterior(frame: pd.DataFrame) -> np.ndarray:
     weight = np.exp(joint)
     by_class = np.stack([weight[:, STATE_CLASS == k].sum(axis=1) for k in range(3)], axis=1)
     return by_class / by_class.sum(axis=1, keepdims=True)
-
-
