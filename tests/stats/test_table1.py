@@ -96,3 +96,10 @@ def test_continuous_summaries_show_each_variables_spread() -> None:
     assert len(rows.loc["age", "a"].split(" ± ")[0].split(".")[1]) == 1
     fixed = table1(frame, group="group", continuous_digits=3).to_frame().set_index("variable")
     assert len(fixed.loc["adc_min", "a"].split(" ")[0].split(".")[1]) == 3
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "2"])
+def test_table1_rejects_bad_decimal_counts(bad) -> None:
+    frame = pd.DataFrame({"group": ["a", "b"] * 5, "x": np.arange(10.0)})
+    with pytest.raises(StatsInputError, match="continuous_digits"):
+        table1(frame, group="group", continuous_digits=bad)

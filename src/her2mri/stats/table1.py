@@ -155,6 +155,9 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
     """
     where = "table1"
     check_param("correction", correction, CORRECTIONS, where)
+    check_param("digits", digits, range(7), where)
+    if continuous_digits is not None:
+        check_param("continuous_digits", continuous_digits, range(7), where)
     if group not in frame.columns:
         msg = f"{where}: group column {group!r} not found; available: {', '.join(map(str, frame.columns))}."
         raise StatsInputError(msg)
