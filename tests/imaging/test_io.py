@@ -123,3 +123,44 @@ def test_load_mask_label_selects_value(tmp_path: Path) -> None:
     path = save_volume(_image(array), tmp_path / "m.nrrd")
     assert sitk.GetArrayFromImage(load_mask(path)).sum() == 2
     assert sitk.GetArrayFromImage(load_mask(path, label=2))[1, 1, 1] == 1
+
+
+def _nifti_with_nan_and_inf(path: Path, *, four_d: bool = False) -> Path:
+    array = np.full((4, 5, 6), 100.0, dtype=np.float32)
+    array[1, 2, 3] = np.nan  # (z, y, x): voxel index (x, y, z) = (3, 2, 1)
+    array[2, 2, 2] = np.inf
+    volume = _image(array)
+    image = sitk.JoinSeries([_image(np.full((4, 5, 6), 50.0, dtype=np.float32)), volume]) if four_d else volume
+    return save_volume(image, path)
+
+
+def test_load_volume_nifti_nan_and_inf_voxels_raise_naming_file_and_counts(tmp_path: Path) -> None:
+    path = _nifti_with_nan_and_inf(tmp_path / "t2.nii.gz")
+    with pytest.raises(ImagingError, match=r"t2\.nii\.gz' holds 1 NaN and 1 infinite.*\(3, 2, 1\)") as info:
+        load_volume(path)
+    assert "accepted: finite intensities" in str(info.value)
+    with pytest.raises(ImagingError, match="holds 1 NaN and 1 infinite"):
+        load_mask(path)
+
+
+def test_load_series_4d_nifti_with_nan_voxel_raises_naming_volume(tmp_path: Path) -> None:
+    path = _nifti_with_nan_and_inf(tmp_path / "dce.nii", four_d=True)
+    with pytest.raises(ImagingError, match=r"volume\) \(3, 2, 1, 1\)"):
+        load_series(path, n_expected=2)
+
+
+def test_load_volume_finite_float_and_integer_nifti_read_unchanged(tmp_path: Path) -> None:
+    floats = np.random.default_rng(0).normal(100, 10, (3, 4, 5)).astype(np.float32)
+    integers = np.arange(60, dtype=np.int16).reshape(3, 4, 5)
+    for name, array in (("f.nii.gz", floats), ("i.nii", integers)):
+        loaded = load_volume(save_volume(_image(array), tmp_path / name))
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded), array.astype(np.float64))
+
+
+def test_check_image_mask_nrrd_keeps_nan_and_check_rejects(tmp_path: Path, pair) -> None:
+    _, mask = pair
+    array = np.full((4, 8, 8), 100.0)
+    array[0, 0, 0] = np.nan
+    image = load_volume(save_volume(_image(array), tmp_path / "t2.nrrd"))
+    with pytest.raises(ImagingError, match="holds 1 NaN or infinite"):
+        check_image_mask(image, mask, name="t2")

@@ -4,6 +4,14 @@ Everything goes through SimpleITK. A DICOM series is given as a directory and re
 ``ImageSeriesReader``. Four-dimensional files (multi-b DWI, DCE time series) are split into a list of 3-D
 volumes with :func:`load_series`. Every problem raises :class:`her2mri.exceptions.ImagingError` naming the
 file and what to do.
+
+NaN and ±inf voxels: SimpleITK reads NIfTI through nifticlib, which silently replaces every non-finite value
+of a floating-point NIfTI file by 0, so a corrupt voxel would look like a dark voxel and change every feature
+of the sequence. Before SimpleITK reads a floating-point NIfTI file, its stored voxel values are therefore
+checked with nibabel (the reference NIfTI reader); a file holding NaN or ±inf raises an ``ImagingError``
+naming the file, the counts and the first bad voxel index. Other formats (NRRD, MetaImage, DICOM) keep
+non-finite values, and :func:`check_image` rejects them after reading. Integer NIfTI files cannot hold NaN
+and are not read twice.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ __all__ = [
     "GeometryTolerance",
     "check_image",
     "check_image_mask",
+    "check_nifti_finite",
     "load_mask",
     "load_series",
     "load_series_volume",
@@ -29,6 +38,7 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".dcm")
+_NIFTI_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".img.gz")
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,43 @@ def _read_dicom_directory(path: Path) -> sitk.Image:
     return reader.Execute()
 
 
+def check_nifti_finite(path: PathLike) -> None:
+    """Raise if a floating-point NIfTI file stores NaN or ±inf voxels (SimpleITK would read them as 0).
+
+    The stored (unscaled) values are read with nibabel; files of integer type are not read (they cannot
+    hold NaN). Files nibabel cannot parse are left to SimpleITK, whose read error is reported instead.
+    """
+    import nibabel
+
+    path = Path(path)
+    try:
+        image = nibabel.load(str(path))
+        dtype = image.header.get_data_dtype()
+    except Exception:  # noqa: BLE001 - unreadable here: SimpleITK's own read error names the problem
+        return
+    if dtype.kind not in "fc":
+        return
+    proxy = image.dataobj
+    raw = np.asanyarray(proxy.get_unscaled() if hasattr(proxy, "get_unscaled") else proxy)
+    bad = ~np.isfinite(raw)
+    if not bad.any():
+        return
+    n_nan = int(np.count_nonzero(np.isnan(raw)))
+    n_inf = int(np.count_nonzero(bad)) - n_nan
+    first = tuple(int(i) for i in np.argwhere(bad.T)[0][::-1])  # first in storage order (x fastest)
+    where = f"voxel index (x, y, z{', volume' if len(first) > 3 else ''}) {first}"
+    msg = (
+        f"Image file '{path}' holds {n_nan} NaN and {n_inf} infinite voxel value(s) (first at {where}); "
+        "accepted: finite intensities (SimpleITK would silently read them as 0). Re-export the image or "
+        "replace the corrupt voxels."
+    )
+    raise ImagingError(msg)
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.name.lower().endswith(_NIFTI_SUFFIXES)
+
+
 def _read_any(path: PathLike) -> sitk.Image:
     path = Path(path)
     if not path.exists():
@@ -71,6 +118,8 @@ def _read_any(path: PathLike) -> sitk.Image:
         raise ImagingError(msg)
     if path.is_dir():
         return _read_dicom_directory(path)
+    if _is_nifti(path):
+        check_nifti_finite(path)
     try:
         return sitk.ReadImage(str(path))
     except RuntimeError as exc:
