@@ -58,12 +58,12 @@ def test_cli_extract_bad_manifest_exits_2_without_traceback(tmp_path: Path) -> N
 
 
 def test_cli_extract_failing_case_strict_exits_1(tmp_path: Path, light_yaml: Path) -> None:
+    """An empty b_value fails its cases only: tables are written, exit 0 (1 with --strict)."""
     demo = tmp_path / "demo"
     assert runner.invoke(app, ["demo-images", "--n", "2", "--out", str(demo)]).exit_code == 0
     frame = pd.read_csv(demo / "manifest.csv", dtype=str, keep_default_na=False)
-    frame.loc[frame["sequence"] == "t2", "image"] = frame.loc[frame["sequence"] == "t2", "image"].where(
-        frame["lesion_id"] != frame["lesion_id"].iloc[0], "nope.nii.gz"
-    )
+    first = frame["lesion_id"].iloc[0]
+    frame.loc[(frame["lesion_id"] == first) & (frame["b_value"] == "800"), "b_value"] = ""
     frame.to_csv(demo / "manifest.csv", index=False)
     args = [
         "extract",
@@ -75,7 +75,9 @@ def test_cli_extract_failing_case_strict_exits_1(tmp_path: Path, light_yaml: Pat
         "-q",
     ]
     lenient = runner.invoke(app, args)
-    assert lenient.exit_code == 0
+    assert lenient.exit_code == 0, lenient.output
     assert "2 case(s) failed" in lenient.output
+    assert "column 'b_value': empty" in lenient.output
+    assert list(pd.read_csv(tmp_path / "f.csv")["lesion_id"]) == [frame["lesion_id"].iloc[-1]]
     strict = runner.invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import SimpleITK as sitk
 
 from her2mri.imaging import QUANTITATIVE_COLUMNS, extract_features, output_paths, read_manifest
 from her2mri.imaging import extract as extract_module
@@ -50,22 +51,47 @@ def test_extract_features_phantom_truth_is_recovered(reference, phantom_dir: Pat
     assert (merged["adc_min"] <= merged["adc_median"]).all()
 
 
-def test_extract_features_failing_case_reported_others_kept(
-    phantom_dir: Path, light_settings, tmp_path: Path
+def test_extract_features_failing_cases_reported_others_kept(
+    phantom_dir: Path, light_settings, reference, tmp_path: Path
 ) -> None:
+    """A missing file, a NIfTI holding a NaN and an inf voxel, and an empty b_value each fail their case only."""
+    expected, _ = reference
     frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
-    bad_lesion = frame["lesion_id"].iloc[0]
-    frame.loc[(frame["lesion_id"] == bad_lesion) & (frame["sequence"] == "t2"), "image"] = "missing/t2.nii.gz"
+    lesions = sorted(frame["lesion_id"].unique())
+    missing, corrupt, no_b = lesions[:3]
+    t2_rows = frame["sequence"] == "t2"
+    frame.loc[(frame["lesion_id"] == missing) & t2_rows, "image"] = "missing/t2.nii.gz"
+    image = sitk.ReadImage(str(phantom_dir / "cases" / corrupt / "t2.nii.gz"))
+    array = sitk.GetArrayFromImage(image)
+    array[3, 10, 12] = np.nan
+    array[5, 20, 20] = np.inf
+    bad = sitk.GetImageFromArray(array)
+    bad.CopyInformation(image)
+    sitk.WriteImage(bad, str(tmp_path / "t2_nan.nii.gz"))
+    frame.loc[(frame["lesion_id"] == corrupt) & t2_rows, "image"] = str(tmp_path / "t2_nan.nii.gz")
+    b800_reader1 = (frame["lesion_id"] == no_b) & (frame["reader"] == "reader1") & (frame["b_value"] == "800")
+    frame.loc[b800_reader1, "b_value"] = ""
     manifest = phantom_dir / "manifest_broken.csv"
     frame.to_csv(manifest, index=False)
     out = tmp_path / "features.csv"
     result = extract_features(manifest, out, settings=light_settings)
-    assert len(result.features) == 3
-    assert len(result.failures) == 2
-    assert set(result.failures["lesion_id"]) == {bad_lesion}
-    assert result.failures["message"].str.contains("does not exist").all()
+    failures = result.failures.set_index(["lesion_id", "reader"])["message"]
+    failed = [(missing, "reader1"), (missing, "reader2"), (corrupt, "reader1"), (corrupt, "reader2"), (no_b, "reader1")]
+    assert sorted(failures.index) == sorted(failed)
+    assert "missing/t2.nii.gz' does not exist" in failures[(missing, "reader1")]
+    assert "t2_nan.nii.gz' holds 1 NaN and 1 infinite voxel value(s)" in failures[(corrupt, "reader1")]
+    assert "column 'b_value': empty for sequence 'dwi'" in failures[(no_b, "reader1")]
+    assert failures.index.is_unique
+    assert list(result.features["lesion_id"]) == [lesions[3]]
+    assert sorted(zip(result.readers["lesion_id"], result.readers["reader"])) == [
+        (no_b, "reader2"), (lesions[3], "reader1"), (lesions[3], "reader2")
+    ]
+    kept_keys = [(lesions[3], "reader1"), (no_b, "reader2")]
+    kept = expected.readers.set_index(["lesion_id", "reader"]).loc[kept_keys]
+    got = result.readers.set_index(["lesion_id", "reader"]).loc[kept.index]
+    pd.testing.assert_frame_equal(got, kept)
     written = pd.read_csv(output_paths(out)["failures"])
-    assert len(written) == 2
+    assert len(written) == 5
     assert set(written.columns) >= {"case", "error_type", "message"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -48,21 +49,36 @@ def test_validate_manifest_missing_column_lists_required() -> None:
         validate_manifest(frame)
 
 
-def test_validate_manifest_bad_b_value_names_row_column_value() -> None:
-    frame = pd.DataFrame([_row(), _row(sequence="dwi", b_value="eight hundred")])
-    with pytest.raises(ImagingError, match=r"row 2, column 'b_value': got 'eight hundred'; accepted"):
-        validate_manifest(frame)
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"sequence": "dwi", "b_value": "eight hundred"}, r"row 2, column 'b_value': got 'eight hundred'; accepted"),
+        ({"sequence": "dwi", "b_value": ""}, r"row 2, column 'b_value': empty for sequence 'dwi'; accepted"),
+        ({"sequence": "dwi", "b_value": "nan"}, r"row 2, column 'b_value': got 'nan'; accepted: a finite"),
+        ({"sequence": "dwi", "b_value": "-5"}, r"row 2, column 'b_value': got '-5'; accepted: b-values >= 0"),
+        ({"sequence": "dce", "time_s": ";"}, r"row 2, column 'time_s': got ';'; accepted"),
+        ({"sequence": "T2 W"}, r"row 2, column 'sequence': got 'T2 W'; accepted"),
+        ({"sequence": "adc", "image": ""}, r"row 2, column 'image': empty"),
+    ],
+)
+def test_validate_manifest_row_problem_fails_its_case_only(row: dict[str, str], expected: str) -> None:
+    """A bad row is recorded on its own case (which fails on extraction); strict=True raises it instead."""
+    frame = pd.DataFrame([_row(), _row(lesion_id="L2", **row), _row(lesion_id="L2", sequence="t1")]).fillna("")
+    manifest = validate_manifest(frame, source="m.csv")
+    good, bad = manifest.cases
+    assert good.problems == ()
+    assert good.get("t2") is not None
+    assert len(bad.problems) == 1
+    assert re.search(expected, bad.problems[0])
+    assert bad.problems[0].startswith("Manifest 'm.csv' row 2")
+    assert manifest.problems == {bad.key: bad.problems}
+    with pytest.raises(ImagingError, match=expected):
+        validate_manifest(frame, source="m.csv", strict=True)
 
 
-def test_validate_manifest_dwi_without_b_value_raises() -> None:
-    frame = pd.DataFrame([_row(sequence="dwi", b_value="")])
-    with pytest.raises(ImagingError, match=r"row 1, column 'b_value': empty"):
-        validate_manifest(frame)
-
-
-def test_validate_manifest_bad_sequence_name_raises() -> None:
-    with pytest.raises(ImagingError, match="column 'sequence': got 'T2 W'"):
-        validate_manifest(pd.DataFrame([_row(sequence="T2 W")]))
+def test_validate_manifest_empty_id_is_a_table_error() -> None:
+    with pytest.raises(ImagingError, match=r"row 1, column 'reader': empty"):
+        validate_manifest(pd.DataFrame([_row(reader="")]))
 
 
 def test_validate_manifest_groups_dwi_rows_and_4d_dce() -> None:
@@ -79,9 +95,11 @@ def test_validate_manifest_groups_dwi_rows_and_4d_dce() -> None:
     assert dce.values == (0.0, 60.0, 120.0)
 
 
-def test_validate_manifest_duplicate_plain_sequence_raises() -> None:
+def test_validate_manifest_duplicate_plain_sequence_fails_the_case() -> None:
+    manifest = validate_manifest(pd.DataFrame([_row(), _row()]))
+    assert "appears 2 times" in manifest.cases[0].problems[0]
     with pytest.raises(ImagingError, match="appears 2 times"):
-        validate_manifest(pd.DataFrame([_row(), _row()]))
+        validate_manifest(pd.DataFrame([_row(), _row()]), strict=True)
 
 
 def test_read_manifest_missing_file_raises(tmp_path: Path) -> None:

@@ -169,6 +169,8 @@ def extract_case(case: CaseSpec, settings: ExtractionSettings) -> CaseResult:
 
 
 def _extract(case: CaseSpec, settings: ExtractionSettings, where: str) -> CaseResult:
+    if case.problems:
+        raise ImagingError("; ".join(case.problems))
     provenance: dict[str, object] = {"settings_sha256": settings.sha256()}
     features: dict[str, object] = {}
     loaded: dict[str, _LoadedSeries] = {}

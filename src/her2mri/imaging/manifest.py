@@ -10,10 +10,17 @@ are resolved against the manifest's folder.
 
 Sequence names are snake_case (``t2``, ``dwi``, ``dce``, ``t1`` …); ``dwi`` and ``dce`` are the series the
 quantitative DWI/DCE features come from.
+
+Problems of the table as a whole (a missing column, no rows, an empty ``patient_id`` / ``lesion_id`` /
+``reader``) raise at once. A problem of one row or series (an empty or unreadable ``b_value`` / ``time_s``,
+a negative b-value, an empty ``image`` / ``mask``, a bad sequence name, a repeated sequence or value) belongs
+to one case: it is recorded in :attr:`CaseSpec.problems` and that case fails when it is extracted, while the
+other cases go on. ``strict=True`` raises the first such problem instead.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +57,7 @@ class CaseSpec:
     lesion_id: str
     reader: str
     series: tuple[SeriesSpec, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -80,9 +88,17 @@ class Manifest:
             return self.cases
         return tuple(case for case in self.cases if case.reader == reader)
 
+    @property
+    def problems(self) -> dict[str, tuple[str, ...]]:
+        """The problems of each case that has any, by case key (those cases fail when extracted)."""
+        return {case.key: case.problems for case in self.cases if case.problems}
 
-def read_manifest(path: PathLike) -> Manifest:
-    """Read and validate a manifest file (``.csv``, ``.tsv``/``.txt`` or ``.parquet``)."""
+
+def read_manifest(path: PathLike, *, strict: bool = False) -> Manifest:
+    """Read and validate a manifest file (``.csv``, ``.tsv``/``.txt`` or ``.parquet``).
+
+    Row-level problems are recorded per case (see the module docstring) unless ``strict`` is true.
+    """
     path = Path(path)
     if not path.exists():
         msg = f"Manifest '{path}' does not exist. Give the path of a CSV, TSV or Parquet manifest."
@@ -97,19 +113,21 @@ def read_manifest(path: PathLike) -> Manifest:
     else:
         msg = f"Manifest '{path}': unknown file type '{suffix}'; accepted: .csv, .tsv, .parquet."
         raise ImagingError(msg)
-    return validate_manifest(frame, root=path.parent, source=str(path))
+    return validate_manifest(frame, root=path.parent, source=str(path), strict=strict)
 
 
-def _parse_values(text: str, *, row: int, column: str, value: object) -> tuple[float, ...]:
+def _parse_values(text: str, *, source: str, row: int, column: str) -> tuple[float, ...]:
     parts = [p for p in re.split(r"[;\s]+", text.strip()) if p]
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) for v in values):
         msg = (
-            f"Manifest row {row}, column '{column}': got {value!r}; accepted: a number or numbers separated by ';' "
-            "(e.g. '800' or '0;800;1400;2000')."
+            f"Manifest '{source}' row {row}, column '{column}': got {text!r}; accepted: a finite number or "
+            "numbers separated by ';' (e.g. '800' or '0;800;1400;2000')."
         )
-        raise ImagingError(msg) from None
+        raise ImagingError(msg)
     return values
 
 
@@ -120,8 +138,48 @@ def _resolve(root: Path, value: str) -> str:
     return str(candidate.resolve())
 
 
-def validate_manifest(frame: pd.DataFrame, *, root: PathLike = ".", source: str = "<frame>") -> Manifest:
-    """Check a manifest frame and group its rows into cases. Rows are 1-based as in a spreadsheet."""
+def _row_problem(record: dict[str, str], position: int, source: str) -> tuple[str, tuple[float, ...]]:
+    """The problem of one row of a case (``""`` if none) and its b-values / times."""
+    for column in ("sequence", "image", "mask"):
+        if record[column] == "":
+            msg = f"Manifest '{source}' row {position}, column '{column}': empty; accepted: a non-empty value."
+            return msg, ()
+    sequence = record["sequence"].lower()
+    if not _SEQUENCE_RE.match(sequence):
+        msg = (
+            f"Manifest '{source}' row {position}, column 'sequence': got {record['sequence']!r}; accepted: "
+            "snake_case names such as t2, dwi, dce, t1."
+        )
+        return msg, ()
+    value_column = SERIES_SEQUENCES.get(sequence)
+    if value_column is None:
+        return "", ()
+    raw = record.get(value_column, "")
+    if raw == "":
+        msg = (
+            f"Manifest '{source}' row {position}, column '{value_column}': empty for sequence '{sequence}'; "
+            f"accepted: the {'b-value(s) in s/mm²' if sequence == 'dwi' else 'time(s) in s after injection'}"
+            ", one per volume, separated by ';'."
+        )
+        return msg, ()
+    try:
+        values = _parse_values(raw, source=source, row=position, column=value_column)
+    except ImagingError as exc:
+        return str(exc), ()
+    if sequence == "dwi" and any(v < 0 for v in values):
+        msg = f"Manifest '{source}' row {position}, column 'b_value': got {raw!r}; accepted: b-values >= 0 s/mm²."
+        return msg, ()
+    return "", values
+
+
+def validate_manifest(
+    frame: pd.DataFrame, *, root: PathLike = ".", source: str = "<frame>", strict: bool = False
+) -> Manifest:
+    """Check a manifest frame and group its rows into cases. Rows are 1-based as in a spreadsheet.
+
+    Problems of one case are recorded in its :attr:`CaseSpec.problems` (the case then fails on extraction
+    and the others go on); ``strict=True`` raises the first of them as an :class:`ImagingError` instead.
+    """
     root = Path(root)
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -139,55 +197,50 @@ def validate_manifest(frame: pd.DataFrame, *, root: PathLike = ".", source: str 
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: "" if pd.isna(v) else str(v).strip())
     rows = []
+    problems: dict[tuple[str, str, str], list[str]] = {}
     for position, record in enumerate(frame.to_dict("records"), start=1):
-        for column in REQUIRED_COLUMNS:
+        for column in ("patient_id", "lesion_id", "reader"):
             if record[column] == "":
                 msg = f"Manifest '{source}' row {position}, column '{column}': empty; accepted: a non-empty value."
                 raise ImagingError(msg)
-        sequence = record["sequence"].lower()
-        if not _SEQUENCE_RE.match(sequence):
-            msg = (
-                f"Manifest '{source}' row {position}, column 'sequence': got {record['sequence']!r}; accepted: "
-                "snake_case names such as t2, dwi, dce, t1."
-            )
-            raise ImagingError(msg)
-        values: tuple[float, ...] = ()
-        value_column = SERIES_SEQUENCES.get(sequence)
-        if value_column is not None:
-            raw = record.get(value_column, "")
-            if raw == "":
-                msg = (
-                    f"Manifest '{source}' row {position}, column '{value_column}': empty for sequence '{sequence}'; "
-                    f"accepted: the {'b-value(s) in s/mm²' if sequence == 'dwi' else 'time(s) in s after injection'}"
-                    ", one per volume, separated by ';'."
-                )
-                raise ImagingError(msg)
-            values = _parse_values(raw, row=position, column=value_column, value=raw)
-            if sequence == "dwi" and any(v < 0 for v in values):
-                msg = f"Manifest '{source}' row {position}, column 'b_value': got {raw!r}; accepted: b-values >= 0 s/mm²."
-                raise ImagingError(msg)
+        ids = (record["patient_id"], record["lesion_id"], record["reader"])
+        problem, values = _row_problem(record, position, source)
+        if problem:
+            if strict:
+                raise ImagingError(problem)
+            problems.setdefault(ids, []).append(problem)
+            continue
         rows.append(
             {
                 "row": position,
                 "patient_id": record["patient_id"],
                 "lesion_id": record["lesion_id"],
                 "reader": record["reader"],
-                "sequence": sequence,
+                "sequence": record["sequence"].lower(),
                 "image": _resolve(root, record["image"]),
                 "mask": _resolve(root, record["mask"]),
                 "values": values,
             }
         )
-    canonical = pd.DataFrame(rows)
-    readers = tuple(dict.fromkeys(canonical["reader"]))
+    columns = ["row", "patient_id", "lesion_id", "reader", "sequence", "image", "mask", "values"]
+    canonical = pd.DataFrame(rows, columns=columns)
+    readers = tuple(dict.fromkeys(str(r) for r in frame["reader"]))
+    groups = dict(iter(canonical.groupby(["patient_id", "lesion_id", "reader"], sort=True)))
     cases = []
-    for (patient_id, lesion_id, reader), group in canonical.groupby(
-        ["patient_id", "lesion_id", "reader"], sort=True
-    ):
+    for key in sorted(set(groups) | set(problems)):
+        patient_id, lesion_id, reader = (str(k) for k in key)
         series = []
-        for sequence, seq_rows in group.groupby("sequence", sort=True):
-            series.append(_series_from_rows(sequence, seq_rows, source=source))
-        cases.append(CaseSpec(str(patient_id), str(lesion_id), str(reader), tuple(series)))
+        case_problems = list(problems.get(key, []))
+        group = groups.get(key)
+        if group is not None:
+            for sequence, seq_rows in group.groupby("sequence", sort=True):
+                try:
+                    series.append(_series_from_rows(sequence, seq_rows, source=source))
+                except ImagingError as exc:
+                    if strict:
+                        raise
+                    case_problems.append(str(exc))
+        cases.append(CaseSpec(patient_id, lesion_id, reader, tuple(series), tuple(case_problems)))
     return Manifest(frame=canonical, source=source, readers=readers, cases=tuple(cases))
 
 
