@@ -9,6 +9,8 @@ import typer
 
 from her2mri.cli._common import EXIT_RUN_ERROR, console, err_console, user_errors
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
 
 def _lesions_from_cohort(cohort: str | None, n: int) -> object:
     """Lesion frame (patient_id, lesion_id, her2_category) of a cohort file, or of the demo cohort."""
@@ -65,17 +67,26 @@ def register(app: typer.Typer) -> None:
         """Extract DWI/DCE quantitative features and radiomics per lesion; resumable (parts next to OUT)."""
         from her2mri.imaging import extract_features, output_paths
 
-        with user_errors():
-            result = extract_features(
-                manifest,
-                out,
-                settings=params,
-                workers=workers,
-                scheduler=scheduler,
-                reader=reader,
-                progress=not quiet,
-            )
         paths = output_paths(out)
+        try:
+            with user_errors():
+                result = extract_features(
+                    manifest,
+                    out,
+                    settings=params,
+                    workers=workers,
+                    scheduler=scheduler,
+                    reader=reader,
+                    progress=not quiet,
+                )
+        except KeyboardInterrupt:
+            kept = len(list(paths["parts"].glob("*.json"))) if paths["parts"].is_dir() else 0
+            err_console.print(
+                f"Interrupted: {kept} finished case file(s) kept in {paths['parts']}; run the same command "
+                "again to resume (finished cases are not recomputed).",
+                highlight=False,
+            )
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
         n_feat = result.features.shape[1] - 3
         console.print(
             f"{len(result.features)} lesions x {n_feat} features (reader '{result.primary_reader}') -> {out}; "

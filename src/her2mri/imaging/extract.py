@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -127,17 +128,51 @@ def _run_serial(cases: list[CaseSpec], settings: ExtractionSettings, parts: str)
         yield _process_case(case, settings, parts)
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group; only the parent decides what to do."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued cases and end the workers now (the cases in flight are lost; finished parts stay)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    processes = [] if terminate is not None else list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    if terminate is not None:
+        terminate()
+        return
+    for process in processes:  # before 3.14 the executor has no public way to stop running workers
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
 def _run_processes(
     cases: list[CaseSpec], settings: ExtractionSettings, parts: str, workers: int
 ) -> Iterable[dict[str, str]]:
+    """Run cases in local worker processes.
+
+    On an interrupt (Ctrl-C / SIGINT, or the consumer closing the generator) queued cases are cancelled and
+    the workers are terminated at once, instead of the executor's default of finishing every queued case
+    first. Workers ignore SIGINT so that a Ctrl-C sent to the whole process group is handled by the parent
+    only; part files of finished cases are complete (atomic rename) and a rerun resumes from them.
+    """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["her2mri.imaging.extract", "radiomics.featureextractor"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+    try:
         futures = [pool.submit(_process_case, case, settings, parts, 1) for case in cases]
         for future in as_completed(futures):
             yield future.result()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_dask(
@@ -153,8 +188,12 @@ def _run_dask(
             )
             for case in cases
         ]
-        for future in dask_completed(futures):
-            yield future.result()
+        try:
+            for future in dask_completed(futures):
+                yield future.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
 
 
 def _read_parts(paths: list[Path]) -> pd.DataFrame:

@@ -1,0 +1,91 @@
+"""Ctrl-C during a parallel extraction: the run stops at once, finished parts are kept, a rerun resumes.
+
+Cases that can never finish are built from named pipes (FIFOs): reading one blocks until a writer opens it,
+so the run can only end by being interrupted, whatever the machine's speed. The bounds below (120 s for
+the fast cases to finish, 60 s to stop) only keep a broken build from hanging the suite; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from her2mri.imaging import extract_features, output_paths
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+
+
+def _wait_for(condition, bound_s: float, what: str) -> None:
+    end = time.monotonic() + bound_s
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"{what} did not happen within {bound_s:g} s")
+        time.sleep(0.1)
+
+
+def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
+    phantom_dir: Path, light_yaml: Path, light_settings, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
+    frame = frame[(frame["reader"] == "reader1") & (frame["sequence"] == "t2")]
+    fast = frame.iloc[:2].copy()
+    blocked = frame.iloc[:2].copy()
+    blocked["patient_id"] = ["Z1", "Z2"]
+    blocked["lesion_id"] = ["Z1-L1", "Z2-L1"]
+    for index, row in enumerate(blocked.itertuples()):
+        fifo = tmp_path / f"blocked{index}.nii.gz"
+        os.mkfifo(fifo)
+        blocked.loc[row.Index, "image"] = str(fifo)
+    for table in (fast, blocked):
+        table["image"] = [str((phantom_dir / p).resolve()) for p in table["image"]]
+        table["mask"] = [str((phantom_dir / p).resolve()) for p in table["mask"]]
+    manifest = tmp_path / "manifest.csv"
+    pd.concat([fast, blocked]).to_csv(manifest, index=False)
+    out = tmp_path / "features.csv"
+    parts = output_paths(out)["parts"]
+
+    code = "from her2mri.cli.main import app; app()"
+    args = ["extract", str(manifest), "--out", str(out), "--params", str(light_yaml), "--workers", "2", "-q"]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, so the SIGINT below reaches it like a Ctrl-C
+    )
+    try:
+        _wait_for(lambda: len(list(parts.glob("*.json"))) == 2 or proc.poll() is not None, 120, "two parts")
+        assert proc.poll() is None, proc.communicate()
+        os.killpg(proc.pid, signal.SIGINT)  # parent, fork server and workers, as a terminal's Ctrl-C
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("extract --workers 2 did not stop within 60 s of SIGINT")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Interrupted: 2 finished case file(s) kept" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
+    kept = sorted(p.name.split(".")[0] for p in parts.glob("*.json"))
+    assert kept == sorted(f"{r.patient_id}__{r.lesion_id}__reader1" for r in fast.itertuples())
+
+    for index, row in enumerate(blocked.itertuples()):  # the blocked cases become readable: rerun resumes
+        blocked.loc[row.Index, "image"] = fast["image"].iloc[index]
+    pd.concat([fast, blocked]).to_csv(manifest, index=False)
+    resumed = extract_features(manifest, out, settings=light_settings)
+    assert resumed.n_cached == 2
+    assert resumed.n_computed == 2
+    assert resumed.failures.empty
+    assert list(resumed.features["patient_id"]) == [*fast["patient_id"], "Z1", "Z2"]
