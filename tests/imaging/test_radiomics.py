@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from her2mri.exceptions import ConfigError, ImagingError
 from her2mri.imaging import RadiomicsSettings, extract_radiomics, load_mask, load_settings, load_volume
@@ -73,3 +74,78 @@ def test_radiomics_settings_bin_count_replaces_bin_width() -> None:
     params = RadiomicsSettings(bin_count=32).to_pyradiomics()["setting"]
     assert params["binCount"] == 32
     assert "binWidth" not in params
+
+
+# PyRadiomics' own settings for the parity tests below, written in its names (resampling on, as seed 001).
+PYRADIOMICS_SETTING = {
+    "binWidth": 25,
+    "resampledPixelSpacing": [1.0, 1.0, 1.0],
+    "interpolator": "sitkBSpline",
+    "padDistance": 5,
+    "label": 1,
+}
+PYRADIOMICS_IMAGE_TYPES = {"Original": {}, "LoG": {"sigma": [1.0, 2.0, 3.0, 4.0, 5.0]}, "Wavelet": {"wavelet": "coif1"}}
+
+
+def _pyradiomics(image, mask) -> dict[str, float]:
+    """Features from PyRadiomics' own extractor (all classes, original + LoG + wavelet)."""
+    from radiomics import featureextractor
+
+    extractor = featureextractor.RadiomicsFeatureExtractor(**PYRADIOMICS_SETTING)
+    extractor.disableAllImageTypes()
+    for kind, params in PYRADIOMICS_IMAGE_TYPES.items():
+        extractor.enableImageTypeByName(kind, customArgs=params)
+    extractor.enableAllFeatures()
+    raw = extractor.execute(image, mask)
+    return {k: float(v) for k, v in raw.items() if not k.startswith("diagnostics_")}
+
+
+def _assert_same(got: dict[str, float], expected: dict[str, float]) -> None:
+    assert len(expected) > 1000
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-6, atol=1e-12, err_msg=name)
+
+
+def test_pixel_type_as_stored_extraction_equals_pyradiomics_with_resampling(tmp_path: Path) -> None:
+    """pixel_type: as_stored reproduces PyRadiomics run on the int16 files (1 mm B-spline resampling on)."""
+    from her2mri.imaging import extract_features, settings_from_dict
+
+    manifest = tmp_path / "manifest.csv"
+    row = f"B1,B1-L1,t2,{DATA / 'breast1_image.nrrd'},{DATA / 'breast1_label.nrrd'},r1\n"
+    manifest.write_text("patient_id,lesion_id,sequence,image,mask,reader\n" + row, encoding="utf-8")
+    settings = settings_from_dict(
+        {
+            "sequences": ["t2"],
+            "quantitative": False,
+            "preprocess": {"n4_bias_correction": False, "normalization": "none"},
+            "radiomics": {"pixel_type": "as_stored"},
+        }
+    )
+    assert settings.radiomics.resampled_spacing_mm == (1.0, 1.0, 1.0)
+    result = extract_features(manifest, settings=settings)
+    assert result.failures.empty
+    row_values = result.features.iloc[0]
+    got = {c.split("__", 1)[1]: float(row_values[c]) for c in result.features.columns if "__" in c}
+    expected = _pyradiomics(str(DATA / "breast1_image.nrrd"), str(DATA / "breast1_label.nrrd"))
+    _assert_same(got, expected)
+
+
+def test_pixel_type_float64_default_equals_pyradiomics_on_float_image_differs_from_int16() -> None:
+    """The default resamples in float64: PyRadiomics gives the same on the float64 image, not on the int16 file."""
+    assert load_settings().radiomics.pixel_type == "float64"
+    image = load_volume(DATA / "breast1_image.nrrd")
+    assert image.GetPixelID() == sitk.sitkFloat64
+    assert load_volume(DATA / "breast1_image.nrrd", dtype="as_stored").GetPixelID() == sitk.sitkInt16
+    mask = load_mask(DATA / "breast1_label.nrrd")
+    ours = extract_radiomics(image, mask, RadiomicsSettings(), sequence="b").features
+    got = {k.split("__", 1)[1]: v for k, v in ours.items()}
+    _assert_same(got, _pyradiomics(image, mask))
+    on_file = _pyradiomics(str(DATA / "breast1_image.nrrd"), str(DATA / "breast1_label.nrrd"))
+    mean = got["original_firstorder_Mean"] / on_file["original_firstorder_Mean"] - 1
+    assert 0 < abs(mean) < 0.01  # integer rounding after resampling shifts the mean slightly
+
+
+def test_load_volume_unknown_pixel_type_raises() -> None:
+    with pytest.raises(ImagingError, match="dtype='int8'.*accepted: float64, float32, as_stored"):
+        load_volume(DATA / "breast1_image.nrrd", dtype="int8")

@@ -112,15 +112,15 @@ def _dce_features(
     return result.features()
 
 
-def _series_volume(spec: SeriesSpec, index: int) -> sitk.Image:
+def _series_volume(spec: SeriesSpec, index: int, dtype: str = "float64") -> sitk.Image:
     """One volume of a series without reading the others (a 3-D file, or one volume of a 4-D file)."""
     if not spec.is_4d:
-        return load_volume(spec.images[index])
-    return load_series_volume(spec.images[0], index, n_expected=len(spec.values))
+        return load_volume(spec.images[index], dtype=dtype)
+    return load_series_volume(spec.images[0], index, n_expected=len(spec.values), dtype=dtype)
 
 
 def _radiomics_input(
-    name: str, case: CaseSpec, loaded: dict[str, _LoadedSeries], where: str
+    name: str, case: CaseSpec, loaded: dict[str, _LoadedSeries], where: str, dtype: str = "float64"
 ) -> tuple[sitk.Image, sitk.Image] | None:
     """The image and mask a radiomics sequence name refers to, or None if the case lacks it."""
     match_b = _DWI_B_RE.match(name)
@@ -144,15 +144,17 @@ def _radiomics_input(
                 return None
             index = int(order[position])
         if series_name in loaded:
-            return loaded[series_name].volumes[index], loaded[series_name].mask
-        image = _series_volume(spec, index)
+            series = loaded[series_name]
+            image = series.volumes[index] if dtype == "float64" else _series_volume(spec, index, dtype)
+            return image, series.mask
+        image = _series_volume(spec, index, dtype)
         mask = load_mask(spec.masks[0] if spec.is_4d else spec.masks[index])
         check_image_mask(image, mask, name=f"{where} {name}")
         return image, mask
     spec = case.get(name)
     if spec is None or name in ("dwi", "dce"):
         return None
-    image = load_volume(spec.images[0])
+    image = load_volume(spec.images[0], dtype=dtype)
     mask = load_mask(spec.masks[0])
     check_image_mask(image, mask, name=f"{where} {name} image '{spec.images[0]}'")
     return image, mask
@@ -193,7 +195,7 @@ def _extract(case: CaseSpec, settings: ExtractionSettings, where: str) -> CaseRe
     skipped = []
     steps_record: dict[str, list[dict[str, object]]] = {}
     for name in settings.sequences:
-        found = _radiomics_input(name, case, loaded, where)
+        found = _radiomics_input(name, case, loaded, where, settings.radiomics.pixel_type)
         if found is None:
             skipped.append(name)
             continue

@@ -130,11 +130,29 @@ def _read_any(path: PathLike) -> sitk.Image:
         raise ImagingError(msg) from exc
 
 
+PIXEL_TYPES = ("float64", "float32", "as_stored")
+
+
+def _check_dtype(dtype: str) -> None:
+    if dtype not in PIXEL_TYPES:
+        msg = f"Pixel type dtype={dtype!r} is not supported; accepted: {', '.join(PIXEL_TYPES)}."
+        raise ImagingError(msg)
+
+
+def _cast(image: sitk.Image, dtype: str) -> sitk.Image:
+    if dtype == "as_stored":
+        return image
+    return sitk.Cast(image, sitk.sitkFloat64 if dtype == "float64" else sitk.sitkFloat32)
+
+
 def load_volume(path: PathLike, *, dtype: str = "float64") -> sitk.Image:
     """Read one 3-D image (file or DICOM series folder) as a SimpleITK image of pixel type ``dtype``.
 
-    A 4-D file with a single volume is accepted and squeezed; a true 4-D file raises (use :func:`load_series`).
+    ``dtype`` is ``"float64"`` (default), ``"float32"`` or ``"as_stored"`` (the file's own pixel type, e.g.
+    int16, as PyRadiomics gets it when it reads the file itself). A 4-D file with a single volume is accepted
+    and squeezed; a true 4-D file raises (use :func:`load_series`).
     """
+    _check_dtype(dtype)
     image = _read_any(path)
     if image.GetNumberOfComponentsPerPixel() != 1:
         msg = f"Image '{path}' has {image.GetNumberOfComponentsPerPixel()} components per voxel; accepted: scalar images."
@@ -151,8 +169,7 @@ def load_volume(path: PathLike, *, dtype: str = "float64") -> sitk.Image:
         image = volumes[0]
     if image.GetDimension() == 2:
         image = sitk.JoinSeries([image])
-    pixel = sitk.sitkFloat64 if dtype == "float64" else sitk.sitkFloat32
-    return sitk.Cast(image, pixel)
+    return _cast(image, dtype)
 
 
 def load_mask(path: PathLike, *, label: int | None = None) -> sitk.Image:
@@ -216,8 +233,14 @@ def load_series(paths: list[PathLike] | PathLike, *, n_expected: int | None = No
     return volumes
 
 
-def load_series_volume(path: PathLike, index: int, *, n_expected: int | None = None) -> sitk.Image:
-    """Volume ``index`` (0-based) of a 4-D file, read without converting the other volumes."""
+def load_series_volume(
+    path: PathLike, index: int, *, n_expected: int | None = None, dtype: str = "float64"
+) -> sitk.Image:
+    """Volume ``index`` (0-based) of a 4-D file, read without converting the other volumes.
+
+    ``dtype`` as in :func:`load_volume`.
+    """
+    _check_dtype(dtype)
     image = _read_any(path)
     n = image.GetSize()[3] if image.GetDimension() == 4 else 1
     if n_expected is not None and n != n_expected:
@@ -227,10 +250,10 @@ def load_series_volume(path: PathLike, index: int, *, n_expected: int | None = N
         )
         raise ImagingError(msg)
     if image.GetDimension() != 4:
-        return sitk.Cast(image, sitk.sitkFloat64)
+        return _cast(image, dtype)
     size = list(image.GetSize())
     volume = sitk.Extract(image, [*size[:3], 0], [0, 0, 0, int(index)])
-    return sitk.Cast(volume, sitk.sitkFloat64)
+    return _cast(volume, dtype)
 
 
 def save_volume(image: sitk.Image, path: PathLike) -> Path:

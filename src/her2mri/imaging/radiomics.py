@@ -8,6 +8,19 @@ settings and :meth:`RadiomicsSettings.from_pyradiomics` reads PyRadiomics' (e.g.
 
 :func:`extract_radiomics` returns feature values keyed ``<sequence>__<feature>`` and PyRadiomics'
 ``diagnostics_*`` entries separately (provenance, never feature columns).
+
+Pixel type before resampling (``RadiomicsSettings.pixel_type``). PyRadiomics resamples an image in its own
+pixel type: an int16 MRI stays int16, so every B-spline-interpolated value is cut to an integer before
+the features — and before the LoG / wavelet filters, whose high-pass bands then carry that quantisation
+noise. her2mri reads images as float64 by default and so resamples the signal itself. On PyRadiomics'
+breast1 case (int16, 0.66 × 0.66 × 2.1 mm resampled to 1 mm; original + LoG + wavelet, all classes) 842 of
+1,316 features differ beyond 1e-6: first-order mean by 0.35 %, original-image features by at most 0.8 %, but
+high-pass wavelet GLSZM features by up to 120×, because there the integer rounding, not the anatomy,
+decides the zones. We keep float64 as the default
+(values closer to the underlying signal, no dependence on how the scanner stored the intensities: the same
+image stored as int16 or float32 gives the same features) and offer ``pixel_type: as_stored`` for results
+identical to a plain PyRadiomics run (tested to 1e-6 on breast1 with resampling on). With N4 or intensity
+normalisation on, images are floating point before they reach PyRadiomics and the setting has no effect.
 """
 
 from __future__ import annotations
@@ -74,7 +87,16 @@ _SETTING_NAMES = {
 
 
 class RadiomicsSettings(BaseModel):
-    """PyRadiomics settings in snake_case (validated; unknown keys are errors)."""
+    """PyRadiomics settings in snake_case (validated; unknown keys are errors).
+
+    ``pixel_type`` is her2mri's own setting (not passed to PyRadiomics): the pixel type in which radiomics
+    input images are read, and so resampled. ``"float64"`` (default) casts every image to 64-bit float when
+    it is read, so B-spline resampling and the LoG / wavelet filters work on unrounded values.
+    ``"as_stored"`` keeps the file's pixel type, which is what PyRadiomics does when it reads a file itself:
+    an int16 image is resampled to int16, i.e. every interpolated value is truncated to an integer and
+    B-spline overshoot beyond the type's range is clipped. See the module docstring for why float64 is the
+    default; ``as_stored`` reproduces PyRadiomics' own results exactly.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,6 +130,7 @@ class RadiomicsSettings(BaseModel):
     geometry_tolerance: float | None = None
     correct_mask: bool = False
     additional_info: bool = True
+    pixel_type: Literal["float64", "as_stored"] = "float64"
 
     def to_pyradiomics(self) -> dict[str, Any]:
         """PyRadiomics parameter dictionary (``setting``, ``imageType``, ``featureClass``)."""
