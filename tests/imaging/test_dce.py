@@ -93,3 +93,27 @@ def test_dce_kinetics_one_post_phase_raises() -> None:
 def test_dce_kinetics_empty_mask_raises() -> None:
     with pytest.raises(ImagingError, match="empty"):
         dce_kinetics(_series(1.0, 0.0), TIMES, np.zeros((2, 4, 4), dtype=bool))
+
+
+@pytest.mark.parametrize(("snr", "low", "high"), [(20.0, 0.15, 0.30), (50.0, 0.05, 0.12)])
+def test_dce_kinetics_hotspot_roi_biases_eer_upward_on_homogeneous_lesion(
+    snr: float, low: float, high: float
+) -> None:
+    """Documented bias: on a homogeneous lesion (EER 1.0) the hotspot ROI picks positive noise, the mask does not."""
+    rng = np.random.default_rng(1)
+    hot, whole = [], []
+    for _ in range(50):
+        series = _series(1.0, 0.0, shape=(4, 10, 10)) + rng.normal(0, 200.0 / snr, (TIMES.size, 4, 10, 10))
+        mask = np.ones((4, 10, 10), dtype=bool)
+        hot.append(dce_kinetics(series, TIMES, mask).eer)
+        whole.append(dce_kinetics(series, TIMES, mask, DceSettings(roi="mask")).eer)
+    assert low < np.mean(hot) - 1.0 < high
+    assert abs(np.mean(whole) - 1.0) < 0.01
+
+
+def test_dce_kinetics_roi_record_names_roi_and_voxels() -> None:
+    series = _series(1.0, 0.0, shape=(1, 10, 10))
+    mask = np.ones((1, 10, 10), dtype=bool)
+    assert dce_kinetics(series, TIMES, mask).roi_record() == {"dce_roi": "most_enhancing", "dce_roi_voxels": 10}
+    whole = dce_kinetics(series, TIMES, mask, DceSettings(roi="mask")).roi_record()
+    assert whole == {"dce_roi": "mask", "dce_roi_voxels": 100}

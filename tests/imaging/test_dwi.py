@@ -103,3 +103,15 @@ def test_kurtosis_model_two_b_values_raises() -> None:
 def test_kurtosis_model_signal_shape_mismatch_raises() -> None:
     with pytest.raises(ImagingError, match="last axis"):
         KurtosisModel(B_DKI).fit(np.ones((3, 3)))
+
+
+def test_kurtosis_model_k_bounds_bias_mean_not_median_on_mono_exponential_signal() -> None:
+    """Documented: K_app >= 0 puts about half of a K = 0 lesion's voxels at 0, so the mean is biased upward."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    signal = _dki_signal(np.full(n, 1000.0), np.full(n, 1.0), np.zeros(n), B_DKI)
+    fit = KurtosisModel(B_DKI).fit(signal + rng.normal(0, 1000.0 / 20.0, (n, B_DKI.size)))
+    assert np.nanmin(fit.k_app) == 0.0
+    assert 0.4 < np.mean(fit.k_app == 0.0) < 0.6
+    assert 0.15 < np.nanmean(fit.k_app) < 0.35
+    assert np.nanmedian(fit.k_app) < 0.02

@@ -39,6 +39,9 @@ def test_extract_features_phantoms_one_row_per_lesion(reference) -> None:
     assert set(result.diagnostics["sequence"]) >= {"t2", "her2mri"}
     assert result.icc is not None
     assert set(result.icc["feature"]) >= {"adc_mean", "t2__original_firstorder_Mean"}
+    assert set(features["dce_roi"]) == {"most_enhancing"}
+    assert (features["dce_roi_voxels"] >= 5).all()
+    assert not {"dce_roi", "dce_roi_voxels"} & set(result.icc["feature"])
 
 
 def test_extract_features_phantom_truth_is_recovered(reference, phantom_dir: Path) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from her2mri.exceptions import ImagingError
-from her2mri.imaging.dce import dce_kinetics
+from her2mri.imaging.dce import ROI_COLUMNS, dce_kinetics
 from her2mri.imaging.dwi import AdcModel, KurtosisModel
 from her2mri.imaging.histogram import HISTOGRAM_METRICS, adc_minimum, roi_histogram
 from her2mri.imaging.io import check_image_mask, load_mask, load_series, load_series_volume, load_volume
@@ -35,6 +35,7 @@ QUANTITATIVE_COLUMNS: tuple[str, ...] = (
     "ser",
     "tic_type",
     "initial_enhancement",
+    *ROI_COLUMNS,
 )
 _DWI_B_RE = re.compile(r"^dwi_b(\d+(?:\.\d+)?)$")
 _DCE_RE = re.compile(r"^dce(\d+)$")
@@ -109,7 +110,7 @@ def _dce_features(
     lesion = sitk.GetArrayFromImage(series.mask) != 0
     result = dce_kinetics(_stack(series.volumes), series.values, lesion, settings.dce)
     prov["dce"] = {"convention": result.convention, "roi_voxels": result.n, "curve": list(result.curve)}
-    return result.features()
+    return {**result.features(), **result.roi_record()}
 
 
 def _series_volume(spec: SeriesSpec, index: int, dtype: str = "float64") -> sitk.Image:

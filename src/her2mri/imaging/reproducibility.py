@@ -22,6 +22,7 @@ import pandas as pd
 
 from her2mri._typing import PathLike
 from her2mri.exceptions import ImagingError
+from her2mri.imaging.dce import ROI_COLUMNS
 
 __all__ = ["IccTableResult", "feature_icc", "select_reproducible"]
 
@@ -62,7 +63,7 @@ def _numeric_features(frame: pd.DataFrame, features: Sequence[str] | None) -> li
             msg = f"feature_icc: features not in the table: {', '.join(missing[:5])}; accepted: columns of the reader table."
             raise ImagingError(msg)
         return list(features)
-    skip = {*_ID, "reader"}
+    skip = {*_ID, "reader", *ROI_COLUMNS}
     return [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
 
 
