@@ -102,40 +102,47 @@ def test_extract_features_interrupted_then_resumed_gives_identical_table(
     phantom_dir: Path, light_settings, reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected, _ = reference
+    frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest = phantom_dir / "manifest_reader1.csv"  # beside the cases: relative paths stay valid
+    frame[frame["reader"] == "reader1"].to_csv(manifest, index=False)
     out = tmp_path / "features.parquet"
     original = extract_module.extract_case
     calls = {"n": 0}
 
     def interrupting(case, settings):
         calls["n"] += 1
-        if calls["n"] == 4:
+        if calls["n"] == 3:
             raise KeyboardInterrupt
         return original(case, settings)
 
     monkeypatch.setattr(extract_module, "extract_case", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
+        extract_features(manifest, out, settings=light_settings)
     parts = sorted(output_paths(out)["parts"].glob("*.json"))
-    assert len(parts) == 3
+    assert len(parts) == 2
     monkeypatch.setattr(extract_module, "extract_case", original)
-    resumed = extract_features(phantom_dir / "manifest.csv", out, settings=light_settings)
-    assert resumed.n_cached == 3
-    assert resumed.n_computed == 5
+    resumed = extract_features(manifest, out, settings=light_settings)
+    assert resumed.n_cached == 2
+    assert resumed.n_computed == 2
     pd.testing.assert_frame_equal(resumed.features, expected.features)
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected.features)
 
 
-def test_extract_features_changed_settings_do_not_reuse_parts(
-    phantom_dir: Path, light_settings, tmp_path: Path
+def test_extract_features_other_reader_reuses_parts_changed_settings_do_not(
+    phantom_dir: Path, light_settings, reference, tmp_path: Path
 ) -> None:
+    expected, reference_out = reference
     out = tmp_path / "features.csv"
+    shutil.copytree(output_paths(reference_out)["parts"], output_paths(out)["parts"])
     manifest = read_manifest(phantom_dir / "manifest.csv")
     first = extract_features(manifest, out, settings=light_settings, reader="reader2")
-    assert first.n_computed == 8
+    assert (first.n_computed, first.n_cached) == (0, 8)
     assert set(first.features["reader"]) == {"reader2"}
+    pd.testing.assert_frame_equal(first.readers, expected.readers)
     changed = light_settings.model_copy(update={"quantitative": False, "sequences": ("t2",)})
     second = extract_features(manifest, out, settings=changed)
     assert second.n_cached == 0
+    assert second.n_computed == 8
     assert "adc_mean" not in second.features.columns
 
 
