@@ -2,6 +2,7 @@
 
 from her2mri.imaging.casework import QUANTITATIVE_COLUMNS, CaseResult, extract_case
 from her2mri.imaging.dce import (
+    ROI_COLUMNS,
     DceKineticsResult,
     DceSettings,
     dce_kinetics,
@@ -16,6 +17,7 @@ from her2mri.imaging.io import (
     GeometryTolerance,
     check_image,
     check_image_mask,
+    check_nifti_finite,
     load_mask,
     load_series,
     load_series_volume,
@@ -45,6 +47,7 @@ from her2mri.imaging.settings import (
 
 __all__ = [
     "QUANTITATIVE_COLUMNS",
+    "ROI_COLUMNS",
     "AdcFit",
     "AdcModel",
     "CaseResult",
@@ -72,6 +75,7 @@ __all__ = [
     "adc_minimum",
     "check_image",
     "check_image_mask",
+    "check_nifti_finite",
     "dce_kinetics",
     "extract_case",
     "extract_features",
