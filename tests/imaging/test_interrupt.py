@@ -89,3 +89,45 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
     assert resumed.n_computed == 2
     assert resumed.failures.empty
     assert list(resumed.features["patient_id"]) == [*fast["patient_id"], "Z1", "Z2"]
+
+
+def _has_reader(fifo: Path) -> bool:
+    """Whether any process has the FIFO open for reading (a non-blocking writer open fails with ENXIO if not)."""
+    try:
+        handle = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    os.close(handle)  # a reader blocked in open() now gets end-of-file and its case fails
+    return True
+
+
+def test_extract_features_interrupt_outside_the_runner_still_stops_workers(
+    phantom_dir: Path, light_settings, tmp_path: Path
+) -> None:
+    """A KeyboardInterrupt raised while the caller handles a status (here in on_case) stops the pool too."""
+    frame = pd.read_csv(phantom_dir / "manifest.csv", dtype=str, keep_default_na=False)
+    frame = frame[(frame["reader"] == "reader1") & (frame["sequence"] == "t2")].iloc[:2].copy()
+    frame["image"] = [str((phantom_dir / p).resolve()) for p in frame["image"]]
+    frame["mask"] = [str((phantom_dir / p).resolve()) for p in frame["mask"]]
+    blocked = frame.copy()
+    blocked["patient_id"] = ["Z1", "Z2"]
+    fifos = [tmp_path / "blocked0.nii.gz", tmp_path / "blocked1.nii.gz"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    blocked["image"] = [str(f) for f in fifos]
+    manifest = tmp_path / "manifest.csv"
+    pd.concat([frame, blocked]).to_csv(manifest, index=False)
+    seen = []
+
+    def stop_after_two(status: dict[str, str]) -> None:
+        seen.append(status["case"])
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        extract_features(manifest, tmp_path / "f.csv", settings=light_settings, workers=2, on_case=stop_after_two)
+    # The traceback held in `info` keeps the extraction's frames alive, as a debugger or an error report
+    # would: the workers must be stopped by then all the same, not when the runner is garbage-collected.
+    assert not any(_has_reader(fifo) for fifo in fifos)  # no worker is left waiting on a blocked case
+    assert info.traceback
+    assert len(list(output_paths(tmp_path / "f.csv")["parts"].glob("*.json"))) == 2

@@ -27,7 +27,7 @@ import os
 import platform
 import signal
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +123,9 @@ def _process_case(
     return {**status, "status": "done", "error_type": "", "message": ""}
 
 
-def _run_serial(cases: list[CaseSpec], settings: ExtractionSettings, parts: str) -> Iterable[dict[str, str]]:
+def _run_serial(
+    cases: list[CaseSpec], settings: ExtractionSettings, parts: str
+) -> Generator[dict[str, str], None, None]:
     for case in cases:
         yield _process_case(case, settings, parts)
 
@@ -152,7 +154,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 def _run_processes(
     cases: list[CaseSpec], settings: ExtractionSettings, parts: str, workers: int
-) -> Iterable[dict[str, str]]:
+) -> Generator[dict[str, str], None, None]:
     """Run cases in local worker processes.
 
     On an interrupt (Ctrl-C / SIGINT, or the consumer closing the generator) queued cases are cancelled and
@@ -177,7 +179,7 @@ def _run_processes(
 
 def _run_dask(
     cases: list[CaseSpec], settings: ExtractionSettings, parts: str, address: str
-) -> Iterable[dict[str, str]]:
+) -> Generator[dict[str, str], None, None]:
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
@@ -307,23 +309,13 @@ def _extract(
         runner = _run_processes(todo, settings, str(parts), min(workers, len(todo)))
     else:
         runner = _run_serial(todo, settings, str(parts))
-    statuses = []
-    if progress and todo:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task("cases", total=len(todo))
-            for status in runner:
-                statuses.append(status)
-                if on_case is not None:
-                    on_case(status)
-                bar.advance(task)
-    else:
-        for status in runner:
-            statuses.append(status)
-            if on_case is not None:
-                on_case(status)
+    statuses: list[dict[str, str]] = []
+    try:
+        _consume(runner, statuses, len(todo), progress, on_case)
+    finally:
+        # An exception raised here rather than inside the runner (Ctrl-C while the progress bar or on_case
+        # runs) must still stop the workers at once: closing the generator runs its interrupt handling.
+        runner.close()
     failures = pd.DataFrame(
         [s for s in statuses if s["status"] == "failed"],
         columns=[*ID_COLUMNS, "case", "status", "error_type", "message"],
@@ -366,6 +358,32 @@ def _extract(
     if out is not None:
         _write_outputs(result, out)
     return result
+
+
+def _consume(
+    runner: Generator[dict[str, str], None, None],
+    statuses: list[dict[str, str]],
+    n_todo: int,
+    progress: bool,
+    on_case: Callable[[dict[str, str]], None] | None,
+) -> None:
+    """Collect the status of every case, with a progress bar if asked."""
+    if not (progress and n_todo):
+        for status in runner:
+            statuses.append(status)
+            if on_case is not None:
+                on_case(status)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("cases", total=n_todo)
+        for status in runner:
+            statuses.append(status)
+            if on_case is not None:
+                on_case(status)
+            bar.advance(task)
 
 
 def _versions() -> dict[str, str]:
