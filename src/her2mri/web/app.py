@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import jinja2
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,6 +21,7 @@ from her2mri.web.db import PredictionStore
 from her2mri.web.routes import health, pages
 from her2mri.web.routes import predict as predict_routes
 from her2mri.web.schemas import batch_request_model, case_request_model
+from her2mri.web.security import CrossSiteGuard, ErrorShield, SecurityHeadersMiddleware
 from her2mri.web.settings import WebSettings
 
 __all__ = ["BodySizeLimitMiddleware", "create_app"]
@@ -85,13 +88,16 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
     """Build the app: load the bundle (verified), open the prediction store, mount routers, pages, static files.
 
     ``settings`` defaults to ``WebSettings(**overrides)`` (environment ``HER2MRI_*`` also read). A preloaded
-    ``bundle`` skips loading from ``settings.model_path``.
+    ``bundle`` skips loading from ``settings.model_path``. The bundle is loaded once here and shared by every
+    request; predictions run in a pool of ``settings.workers`` threads, off the event loop, with the store
+    write in the same thread.
     """
     settings = settings if settings is not None else WebSettings(**overrides)
     bundle = bundle if bundle is not None else load_bundle(settings.model_path)
-    store = PredictionStore(settings.resolved_database_url)
+    store = PredictionStore(settings.resolved_database_url, pool_size=settings.db_pool_size)
     case_model = case_request_model(bundle.schema)
     batch_model = batch_request_model(case_model)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -105,17 +111,33 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
             "HER2 status (zero / low / positive) from breast MRI descriptors and clinical values. "
             "For research use only; not a medical device."
         ),
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN; /openapi.json describes the API
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.bundle = bundle
     app.state.store = store
-    app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    app.state.templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * float(v):.1f}%"
+    app.state.case_model = case_model
+    app.state.limiter = anyio.CapacityLimiter(settings.workers)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
+        autoescape=True,  # every template, whatever its suffix
+    )
+    app.state.templates = Jinja2Templates(env=env)
+    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * float(v):.1f}%"
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
+    app.add_middleware(ErrorShield)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.include_router(health.router)
     app.include_router(predict_routes.make_router(case_model, batch_model))
     app.include_router(pages.router)
 
+    if settings.token is None and not settings.is_loopback:
+        logger.warning(
+            "NO ACCESS TOKEN on host %s: anyone who can reach this server can submit cases and read every stored "
+            "prediction. Start it with a token (her2mri serve --token …).", settings.host,
+        )
     logger.info("serving model %s", (bundle.sha256 or "")[:12])
     return app
