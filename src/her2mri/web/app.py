@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import jinja2
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -84,6 +88,22 @@ class BodySizeLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with non-finite inputs (NaN, ±Infinity) echoed as text: JSON cannot carry them."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(status_code=422, content={"detail": _finite(jsonable_encoder(errors))})
+
+
 def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | None = None, **overrides: Any) -> FastAPI:
     """Build the app: load the bundle (verified), open the prediction store, mount routers, pages, static files.
 
@@ -129,6 +149,7 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
     app.add_middleware(CrossSiteGuard, trusted_origins=settings.trusted_origins)
     app.add_middleware(ErrorShield)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.include_router(health.router)
     app.include_router(predict_routes.make_router(case_model, batch_model))
