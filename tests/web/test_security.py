@@ -72,7 +72,7 @@ def test_security_headers_on_every_response(client, path) -> None:
     assert "unsafe-inline" not in csp
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     assert headers["cache-control"] == "no-store"
 
 
@@ -96,7 +96,8 @@ def test_cross_origin_form_post_is_refused_and_not_stored(make_client, good_case
     client = make_client(token=token)
     form = _form(dict(good_case, case_reference="cross-site")) | ({"token": token} if token else {})
     for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                    {"Referer": "http://evil.example/page.html"}, {"Sec-Fetch-Site": "cross-site"}):
+                    {"Referer": "http://evil.example/page.html"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site", "Origin": "http://sub.testserver"}):
         response = client.post("/", data=form, headers=headers)
         assert response.status_code == 403, headers
         assert "Cross-site request refused" in response.text

@@ -3,11 +3,12 @@
 * :class:`SecurityHeadersMiddleware` – a Content-Security-Policy without inline script or style
   (``script-src 'self'``; the pages load only ``/static`` files), ``frame-ancestors 'none'`` and
   ``X-Frame-Options: DENY`` (no framing, so no click-jacking), ``X-Content-Type-Options: nosniff``,
-  ``Referrer-Policy: no-referrer``, ``Cross-Origin-Opener-Policy``/``-Resource-Policy`` and ``no-store`` caching
+  ``Referrer-Policy: same-origin`` (no address leaves the site; ``no-referrer`` would make browsers send
+  ``Origin: null`` on the app's own form posts), ``Cross-Origin-Opener-Policy``/``-Resource-Policy`` and ``no-store`` caching
   of anything but static files.
 * :class:`CrossSiteGuard` – refuses (403, nothing stored) a state-changing request that a browser sent from
   another origin: ``Origin`` (or, without it, ``Referer``) must name this server (its ``Host``) or a configured
-  trusted origin, and ``Sec-Fetch-Site: cross-site`` is refused outright; stored predictions (``/predictions``,
+  trusted origin, ``Sec-Fetch-Site: cross-site`` is refused outright and ``same-origin`` accepted; stored predictions (``/predictions``,
   ``/predictions.csv``) are not served to cross-site navigations either. This holds with and without an access
   token, so a page elsewhere cannot make a clinician's browser submit or read cases. Requests without any of
   these headers come from programs (curl, scripts), not browsers, and are let through (the token guards them).
@@ -39,7 +40,7 @@ _HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -106,6 +107,8 @@ class CrossSiteGuard:
             return None
         if fetch_site == "cross-site":
             return "the request came from a page of another site"
+        if fetch_site == "same-origin":  # set by the browser itself; pages cannot forge Sec-* headers
+            return None
         if "origin" in headers:
             origin = headers["origin"].strip().lower()
             if origin == "null" or not self._allowed(_origin_of(origin) if origin != "null" else None, host):
