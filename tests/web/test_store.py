@@ -111,3 +111,58 @@ def test_app_overlong_form_reference_is_422_not_lost(make_client, good_case, sto
     rows = client.get("/predictions.csv").text.splitlines()
     assert len(rows) == 2
     assert "r" * 200 in rows[1]
+
+
+def _coalesce(web_bundle, store, jobs, monkeypatch):
+    """Submit ``jobs`` [(cases, source)] at once to a one-worker coalescer; returns outcomes and bundle calls."""
+    import asyncio
+
+    from her2mri.web.service import PredictionCoalescer
+
+    calls = []
+    original = type(web_bundle).predict_cases
+
+    def counting(self, frame, **kwargs):
+        calls.append(len(frame))
+        return original(self, frame, **kwargs)
+
+    monkeypatch.setattr(type(web_bundle), "predict_cases", counting)
+    coalescer = PredictionCoalescer(web_bundle, store, top_k=3, explain_time_budget_s=5.0, workers=1, max_cases=64)
+
+    async def run():
+        return await asyncio.gather(*(coalescer.submit(c, s) for c, s in jobs), return_exceptions=True)
+
+    return asyncio.run(run()), calls
+
+
+def test_coalesced_requests_keep_their_own_errors(web_bundle, good_case, tmp_path, monkeypatch) -> None:
+    from her2mri.exceptions import CohortError
+
+    store = PredictionStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    bad = dict(good_case, case_reference="bad", lesion_type="nme", mass_shape="oval")
+    jobs = [([dict(good_case, case_reference=f"ok-{i}")], "api") for i in range(5)]
+    jobs.insert(2, ([dict(good_case, case_reference="ok-b"), bad], "api-batch"))
+    try:
+        outcomes, calls = _coalesce(web_bundle, store, jobs, monkeypatch)
+        assert calls[0] == 7  # the first call held every waiting case
+        assert isinstance(outcomes[2], CohortError)
+        assert outcomes[2].issues[0].row == 2 and outcomes[2].issues[0].column == "mass_shape"
+        assert [o[0].case_reference for i, o in enumerate(outcomes) if i != 2] == [f"ok-{i}" for i in range(5)]
+        assert {r.case_reference for r in store.recent()} == {f"ok-{i}" for i in range(5)}
+        assert all(o[0].id is not None for i, o in enumerate(outcomes) if i != 2)
+    finally:
+        store.dispose()
+
+
+def test_coalesced_store_refusal_fails_only_its_request(web_bundle, good_case, store_url, monkeypatch) -> None:
+    store = PredictionStore(store_url)
+    _refuse_boom(store_url)
+    jobs = [([dict(good_case, case_reference=r)], "api") for r in ("a", "b", "boom", "c")]
+    try:
+        outcomes, calls = _coalesce(web_bundle, store, jobs, monkeypatch)
+        assert calls == [4]
+        assert isinstance(outcomes[2], StoreUnavailable)
+        assert [o[0].case_reference for i, o in enumerate(outcomes) if i != 2] == ["a", "b", "c"]
+        assert sorted(r.case_reference for r in store.recent()) == ["a", "b", "c"]
+    finally:
+        store.dispose()

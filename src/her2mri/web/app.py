@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -26,6 +27,7 @@ from her2mri.web.routes import health, pages
 from her2mri.web.routes import predict as predict_routes
 from her2mri.web.schemas import batch_request_model, case_request_model
 from her2mri.web.security import CrossSiteGuard, ErrorShield, SecurityHeadersMiddleware
+from her2mri.web.service import PredictionCoalescer, predict_public
 from her2mri.web.settings import WebSettings
 
 __all__ = ["BodySizeLimitMiddleware", "create_app"]
@@ -104,13 +106,25 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": _finite(jsonable_encoder(errors))})
 
 
+def _warm_up(bundle: ModelBundle, settings: WebSettings) -> None:
+    """One prediction with explanation on a background row, not stored: imports and explainer set-up happen
+    at start instead of in the first clinician's request."""
+    try:
+        row = bundle.background.iloc[:1].copy()
+        predict_public(bundle, [row.iloc[0].to_dict()], top_k=settings.top_k,
+                       explain_time_budget_s=settings.explain_time_budget_s, sources=["warm-up"])
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first request time
+        logger.warning("warm-up prediction failed (%s); the first request will be slower", type(exc).__name__)
+
+
 def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | None = None, **overrides: Any) -> FastAPI:
     """Build the app: load the bundle (verified), open the prediction store, mount routers, pages, static files.
 
     ``settings`` defaults to ``WebSettings(**overrides)`` (environment ``HER2MRI_*`` also read). A preloaded
     ``bundle`` skips loading from ``settings.model_path``. The bundle is loaded once here and shared by every
-    request; predictions run in a pool of ``settings.workers`` threads, off the event loop, with the store
-    write in the same thread.
+    request; predictions run in at most ``settings.workers`` threads, off the event loop, with the store write
+    in the same thread, and requests waiting meanwhile are coalesced (:class:`~her2mri.web.service.
+    PredictionCoalescer`).
     """
     settings = settings if settings is not None else WebSettings(**overrides)
     bundle = bundle if bundle is not None else load_bundle(settings.model_path)
@@ -118,8 +132,15 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
     case_model = case_request_model(bundle.schema)
     batch_model = batch_request_model(case_model)
 
+    coalescer = PredictionCoalescer(
+        bundle, store, top_k=settings.top_k, explain_time_budget_s=settings.explain_time_budget_s,
+        workers=settings.workers, max_cases=settings.max_coalesce,
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:
+            await anyio.to_thread.run_sync(_warm_up, bundle, settings)
         yield
         store.dispose()
 
@@ -138,7 +159,7 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
     app.state.bundle = bundle
     app.state.store = store
     app.state.case_model = case_model
-    app.state.limiter = anyio.CapacityLimiter(settings.workers)
+    app.state.coalescer = coalescer
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
         autoescape=True,  # every template, whatever its suffix

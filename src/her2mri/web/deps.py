@@ -85,8 +85,6 @@ _T = TypeVar("_T")
 
 
 async def in_worker(request: Request, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """Run ``fn`` in a worker thread, at most ``settings.workers`` at once (the others wait in line), so the
-    event loop stays free and CPU-bound predictions do not thrash the cores."""
-    return await anyio.to_thread.run_sync(
-        functools.partial(fn, *args, **kwargs), limiter=request.app.state.limiter
-    )
+    """Run blocking ``fn`` (a store read) in a worker thread so the event loop stays free. Predictions go
+    through ``request.app.state.coalescer`` instead."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))

@@ -20,8 +20,11 @@ class WebSettings(BaseSettings):
     to ``max_batch`` cases. With ``token`` set, the JSON API and the form require it (``Authorization: Bearer``
     header for the API, the token field of the form); a blank token is an error, not "no token". Predictions are
     stored in ``database_url`` (SQLite file next to the model bundle by default; PostgreSQL as
-    ``postgresql+pg8000://user:password@host/db``, or any SQLAlchemy URL). ``workers`` predictions run at once
-    (the rest wait in line), ``db_pool_size`` connections are kept open to a server database. Cross-site
+    ``postgresql+pg8000://user:password@host/db``, or any SQLAlchemy URL). ``workers`` predictions run at once;
+    requests waiting meanwhile are predicted together, up to ``max_coalesce`` cases per call (see
+    :mod:`her2mri.web.service`); ``db_pool_size`` connections are kept open to a server database. With
+    ``warm_up`` one prediction is made at start (not stored), so the first clinician does not wait for the
+    explainer's set-up. Cross-site
     requests are refused; ``trusted_origins`` adds origins (e.g. ``https://her2.example.org`` behind a proxy
     that rewrites the Host header) whose pages may post to the app. The API is described by ``/openapi.json``;
     the interactive docs pages (``/docs``, ``/redoc``) are not served, because they load scripts from a CDN.
@@ -41,6 +44,8 @@ class WebSettings(BaseSettings):
     title: str = "her2mri — HER2 status from breast MRI"
     workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     db_pool_size: int = Field(10, ge=1, le=200)
+    max_coalesce: int = Field(64, ge=1, le=10_000)
+    warm_up: bool = True
     trusted_origins: tuple[str, ...] = ()
 
     @field_validator("token")

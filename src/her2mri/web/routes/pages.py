@@ -27,7 +27,6 @@ from her2mri.web.deps import (
 )
 from her2mri.web.render import contribution_summary, display_value, waterfall_svg
 from her2mri.web.schemas import field_name
-from her2mri.web.service import run_predictions
 
 __all__ = ["router"]
 
@@ -209,10 +208,7 @@ async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep
         context = _context(request, bundle, settings, values=values, errors=errors, general_errors=general)
         return templates.TemplateResponse(request, "index.html.j2", context, status_code=422)
     try:
-        predictions = await in_worker(
-            request, run_predictions, bundle, store, [case], top_k=settings.top_k,
-            explain_time_budget_s=settings.explain_time_budget_s, source="form",
-        )
+        predictions = await request.app.state.coalescer.submit([case], "form")
     except StoreUnavailable as exc:
         context = _context(request, bundle, settings, values=values, general_errors=[str(exc) + " Try again."])
         return templates.TemplateResponse(request, "index.html.j2", context, status_code=503)

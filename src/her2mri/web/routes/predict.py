@@ -11,9 +11,8 @@ from pydantic import BaseModel
 
 from her2mri.exceptions import CohortError
 from her2mri.web.db import StoreUnavailable
-from her2mri.web.deps import BundleDep, SettingsDep, TokenDep, in_worker
+from her2mri.web.deps import BundleDep, SettingsDep, TokenDep
 from her2mri.web.schemas import BatchPublic, PredictionPublic
-from her2mri.web.service import run_predictions
 
 __all__ = ["issues_to_detail", "make_router"]
 
@@ -41,13 +40,8 @@ def make_router(case_model: type[BaseModel], batch_model: type[BaseModel]) -> AP
 
     async def _predict(request: Request, cases: list[dict[str, Any]], source: str, prefix: tuple[Any, ...],
                        batch: bool) -> list[PredictionPublic]:
-        state = request.app.state
-        settings = state.settings
         try:
-            return await in_worker(
-                request, run_predictions, state.bundle, state.store, cases, top_k=settings.top_k,
-                explain_time_budget_s=settings.explain_time_budget_s, source=source,
-            )
+            return await request.app.state.coalescer.submit(cases, source)
         except CohortError as exc:
             raise HTTPException(422, issues_to_detail(exc, prefix, batch)) from None
         except StoreUnavailable as exc:
