@@ -40,7 +40,7 @@ def serve(
                                                  "a proxy that rewrites Host. Repeatable."),
     ] = None,
 ) -> None:
-    """Serve the form, the JSON API (/docs) and the store of predictions for one model bundle."""
+    """Serve the form, the JSON API (described at /openapi.json) and the store of predictions for one model bundle."""
     with user_errors():
         import uvicorn
 
