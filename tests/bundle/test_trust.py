@@ -188,6 +188,8 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
                  ("shap", {"k": 4, "n_estimators": 10, "max_samples": 100})]
     pipelines.append(build_pipeline(**kinds, selectors=selectors, model="lr", random_state=0))
     pipelines.append(build_pipeline(**kinds, harmonize={"batch_column": "center"}, model="lr", random_state=0))
+    # k-NN on few selected features keeps a KD tree (many features: brute force, no tree)
+    pipelines.append(build_pipeline(**kinds, selectors=[("mrmr", {"k": 4})], model="knn", random_state=0))
     seen: set[tuple[str, str]] = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -195,5 +197,6 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
             columns = factory.INPUTS + (["center"] if "harmonize" in pipe.named_steps else [])
             pipe.fit(X[columns], y)
             seen |= bundle_io.pipeline_types(bundle_io._skops_bytes(pipe))
+    assert "sklearn.neighbors._kd_tree.KDTree" in {t for _, t in seen}
     assert {t for _, t in seen} <= bundle_io.TRUSTED_TYPES
     assert {k for k, _ in seen} <= bundle_io.TRUSTED_LOADERS

@@ -96,6 +96,11 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.neighbors._classification.KNeighborsClassifier",
+        "sklearn.neighbors._kd_tree.KDTree",  # k-NN on few features keeps a KD or ball tree
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
         "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
         "sklearn.ensemble._forest.RandomForestClassifier",
