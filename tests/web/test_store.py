@@ -166,3 +166,20 @@ def test_coalesced_store_refusal_fails_only_its_request(web_bundle, good_case, s
         assert sorted(r.case_reference for r in store.recent()) == ["a", "b", "c"]
     finally:
         store.dispose()
+
+
+def test_coalescer_takes_fewer_cases_per_call_when_cases_are_slow(web_bundle, tmp_path) -> None:
+    from her2mri.web.service import PredictionCoalescer
+
+    store = PredictionStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    try:
+        coalescer = PredictionCoalescer(web_bundle, store, top_k=3, explain_time_budget_s=5.0, workers=2,
+                                        max_cases=16, target_s=1.0)
+        assert coalescer.case_limit == 16  # nothing measured yet
+        coalescer.observe(2.5, 1)  # a model-agnostic explainer: seconds per case
+        assert coalescer.case_limit == 1
+        for _ in range(20):
+            coalescer.observe(0.4, 20)  # an exact explainer: milliseconds per case
+        assert coalescer.case_limit == 16
+    finally:
+        store.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": _finite(jsonable_encoder(errors))})
 
 
-def _warm_up(bundle: ModelBundle, settings: WebSettings) -> None:
-    """One prediction with explanation on a background row, not stored: imports and explainer set-up happen
-    at start instead of in the first clinician's request."""
+def _warm_up(bundle: ModelBundle, settings: WebSettings, coalescer: PredictionCoalescer) -> None:
+    """Predictions with explanation on a background row, not stored: imports and explainer set-up happen at
+    start instead of in the first clinician's request, and the second call gives the coalescer its first
+    estimate of the time per case."""
     try:
-        row = bundle.background.iloc[:1].copy()
-        predict_public(bundle, [row.iloc[0].to_dict()], top_k=settings.top_k,
-                       explain_time_budget_s=settings.explain_time_budget_s, sources=["warm-up"])
+        case = bundle.background.iloc[0].to_dict()
+        for _ in range(2):
+            start = time.perf_counter()
+            predict_public(bundle, [case], top_k=settings.top_k,
+                           explain_time_budget_s=settings.explain_time_budget_s, sources=["warm-up"])
+        coalescer.observe(time.perf_counter() - start, 1)
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first request time
         logger.warning("warm-up prediction failed (%s); the first request will be slower", type(exc).__name__)
 
@@ -140,7 +145,7 @@ def create_app(settings: WebSettings | None = None, *, bundle: ModelBundle | Non
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.warm_up:
-            await anyio.to_thread.run_sync(_warm_up, bundle, settings)
+            await anyio.to_thread.run_sync(_warm_up, bundle, settings, coalescer)
         yield
         store.dispose()
 

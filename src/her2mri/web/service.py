@@ -16,6 +16,7 @@ import datetime as _dt
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,11 +221,17 @@ class _Job:
 
 class PredictionCoalescer:
     """Runs prediction requests in at most ``workers`` threads; requests queued meanwhile are coalesced into
-    one bundle call of at most ``max_cases`` cases (see the module docstring)."""
+    one bundle call (see the module docstring).
+
+    A call holds at most ``max_cases`` cases, and no more than fit in about ``target_s`` seconds at the
+    seconds per case measured so far: with a fast explainer many waiting requests share one call; with a slow
+    (model-agnostic) one, whose cost is per case, requests are served one after another, so early requests
+    are not held back until a large call ends.
+    """
 
     def __init__(
         self, bundle: ModelBundle, store: PredictionStore, *, top_k: int, explain_time_budget_s: float,
-        workers: int, max_cases: int,
+        workers: int, max_cases: int, target_s: float = 1.0,
     ) -> None:
         self.bundle = bundle
         self.store = store
@@ -232,8 +239,23 @@ class PredictionCoalescer:
         self.budget = explain_time_budget_s
         self.workers = workers
         self.max_cases = max_cases
+        self.target_s = target_s
         self._pending: collections.deque[_Job] = collections.deque()
         self._active = 0
+        self._seconds_per_case: float | None = None
+
+    @property
+    def case_limit(self) -> int:
+        """Most cases the next call takes."""
+        if self._seconds_per_case is None or self._seconds_per_case <= 0:
+            return self.max_cases
+        return max(1, min(self.max_cases, int(self.target_s / self._seconds_per_case)))
+
+    def observe(self, seconds: float, n_cases: int) -> None:
+        """Record that a call of ``n_cases`` cases took ``seconds`` (moving average per case)."""
+        per_case = seconds / max(n_cases, 1)
+        previous = self._seconds_per_case
+        self._seconds_per_case = per_case if previous is None else 0.7 * previous + 0.3 * per_case
 
     async def submit(self, cases: Sequence[Mapping[str, Any]], source: str) -> list[PredictionPublic]:
         """Predict, explain and store ``cases``; raises what :func:`run_predictions` raises."""
@@ -247,7 +269,8 @@ class PredictionCoalescer:
     def _take(self) -> list[_Job]:
         jobs = [self._pending.popleft()]
         n = len(jobs[0].cases)
-        while self._pending and n + len(self._pending[0].cases) <= self.max_cases:
+        limit = self.case_limit
+        while self._pending and n + len(self._pending[0].cases) <= limit:
             job = self._pending.popleft()
             jobs.append(job)
             n += len(job.cases)
@@ -280,8 +303,10 @@ class PredictionCoalescer:
                               explain_time_budget_s=self.budget * len(jobs), sources=sources)
 
     def _run(self, jobs: list[_Job]) -> None:
+        start = time.perf_counter()
         try:
             public, records = self._predict(jobs)
+            self.observe(time.perf_counter() - start, len(public))
         except CohortError as exc:
             if len(jobs) == 1:
                 jobs[0].outcome = exc

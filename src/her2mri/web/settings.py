@@ -44,7 +44,7 @@ class WebSettings(BaseSettings):
     title: str = "her2mri — HER2 status from breast MRI"
     workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     db_pool_size: int = Field(10, ge=1, le=200)
-    max_coalesce: int = Field(64, ge=1, le=10_000)
+    max_coalesce: int = Field(16, ge=1, le=10_000)
     warm_up: bool = True
     trusted_origins: tuple[str, ...] = ()
 
