@@ -29,7 +29,6 @@ import pandas as pd
 
 from her2mri.bundle import RESEARCH_USE_STATEMENT, ModelBundle
 from her2mri.models.tasks import TASKS
-from her2mri.exceptions import CohortError
 from her2mri.web.db import PredictionRecord, PredictionStore, StoreUnavailable
 from her2mri.web.schemas import (
     ContributionPublic,
@@ -307,11 +306,11 @@ class PredictionCoalescer:
         try:
             public, records = self._predict(jobs)
             self.observe(time.perf_counter() - start, len(public))
-        except CohortError as exc:
+        except Exception as exc:  # noqa: BLE001 - invalid cases (CohortError) or an unexpected failure
             if len(jobs) == 1:
                 jobs[0].outcome = exc
                 return
-            for job in jobs:  # find whose cases are invalid: each request on its own
+            for job in jobs:  # find whose cases failed: each request on its own
                 self._run([job])
             return
         try:
