@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= her2mri-demo
 
-.PHONY: demo test venv browser bench clean
+.PHONY: demo test venv browser postgresql bench clean
 
 $(BIN)/her2mri: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,17 @@ browser:
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	    else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }
 
+# Debian's PostgreSQL server binaries for the store tests (each test session starts a throwaway cluster).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq postgresql >/dev/null; fi; }
+
 demo: venv
 	$(BIN)/her2mri demo --out $(OUT)
 	@echo "Report: $(OUT)/report.html"
 
-test: venv browser
+test: venv browser postgresql
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900
 
 bench: venv

@@ -118,5 +118,8 @@ def test_load_bundle_untrusted_type_is_refused(factory, tmp_path) -> None:
         load_bundle(path)
 
 
-def test_trusted_prefixes_exclude_builtins() -> None:
-    assert not any(p.startswith("builtins") for p in bundle_io.TRUSTED_MODULE_PREFIXES)
+def test_trusted_types_are_exact_names_without_code_runners() -> None:
+    assert "builtins.exec" not in bundle_io.TRUSTED_TYPES
+    assert "builtins.eval" not in bundle_io.TRUSTED_TYPES
+    assert not any(t.startswith(("os.", "posix.", "subprocess.", "numpy.testing")) for t in bundle_io.TRUSTED_TYPES)
+    assert not {"FunctionNode", "ConstructorFromReduceNode", "MethodNode"} & bundle_io.TRUSTED_LOADERS

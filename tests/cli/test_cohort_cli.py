@@ -73,3 +73,58 @@ def test_demo_data_writes_table(tmp_path) -> None:
     frame = pd.read_excel(out)
     assert len(frame) == 40
     assert {"true_p_zero", "true_p_low", "true_p_positive"} <= set(frame.columns)
+
+
+def _demo_rows(tmp_path, n: int = 30):
+    from her2mri.cohort import make_demo_cohort
+
+    return make_demo_cohort(n_center1=n, n_center2=0, seed=3)
+
+
+def test_validate_infinite_age_names_row_and_column(tmp_path) -> None:
+    frame = _demo_rows(tmp_path).astype(object)
+    frame.loc[4, "age"] = "inf"
+    path = tmp_path / "c.csv"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "Column 'age', row 5: infinite numbers are not accepted" in result.output
+
+
+def test_validate_reads_txt_like_predict(tmp_path) -> None:
+    frame = _demo_rows(tmp_path)
+    for separator in (",", ";", "\t"):
+        path = tmp_path / "c.txt"
+        frame.to_csv(path, index=False, sep=separator)
+        result = runner.invoke(app, ["validate", str(path)])
+        assert result.exit_code == 0, (separator, result.output)
+
+
+def test_validate_workbook_with_several_sheets_needs_sheet(tmp_path) -> None:
+    import pandas as pd
+
+    frame = _demo_rows(tmp_path)
+    book = tmp_path / "c.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        frame.to_excel(writer, sheet_name="cohort", index=False)
+        frame.head(2).to_excel(writer, sheet_name="old", index=False)
+    result = runner.invoke(app, ["validate", str(book)])
+    assert result.exit_code == 2
+    assert "'cohort', 'old'" in result.output
+    assert runner.invoke(app, ["validate", str(book), "--sheet", "cohort"]).exit_code == 0
+
+
+def test_validate_header_only_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "c.csv"
+    _demo_rows(tmp_path).iloc[:0].to_csv(path, index=False)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "no data rows" in result.output
+
+
+def test_validate_out_folder_refused_before_work(tmp_path) -> None:
+    path = tmp_path / "c.csv"
+    _demo_rows(tmp_path).to_csv(path, index=False)
+    result = runner.invoke(app, ["validate", str(path), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is a folder" in result.output

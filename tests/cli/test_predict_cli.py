@@ -94,3 +94,101 @@ def test_predict_cli_incompatible_version_is_refused(saved, tmp_path) -> None:
     result = CliRunner().invoke(app, ["predict", "--model", str(target), str(cases_path)])
     assert result.exit_code == 2
     assert "incompatible major version" in result.output
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def _predict(path, cases_path, out, *extra):
+    return _invoke("predict", "--model", str(path), str(cases_path), "--out", str(out), *extra)
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_predict_cli_sniffs_semicolon_and_tab(saved, tmp_path, separator) -> None:
+    bundle, path, cases, _ = saved
+    cases_path = tmp_path / "cases.txt"
+    cases.to_csv(cases_path, index=False, sep=separator)
+    out = tmp_path / "p.csv"
+    result = _predict(path, cases_path, out)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    assert written["p_positive"].to_numpy() == pytest.approx(bundle.predict(cases)["p_positive"].to_numpy())
+
+
+def test_predict_cli_merged_header_gets_a_separator_hint(saved, tmp_path) -> None:
+    _, path, cases, _ = saved
+    cases_path = tmp_path / "cases.csv"
+    cases.to_csv(cases_path, index=False, sep="|")
+    result = _predict(path, cases_path, tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "separated by '|'" in result.output
+    assert result.output.count("missing") < 3
+
+
+def test_predict_cli_header_only_and_empty_rows_are_clear_errors(saved, tmp_path) -> None:
+    _, path, cases, _ = saved
+    header_only = tmp_path / "header.csv"
+    cases.iloc[:0].to_csv(header_only, index=False)
+    result = _predict(path, header_only, tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "no data rows" in result.output
+    blank = tmp_path / "blank.csv"
+    text = cases.iloc[:2].to_csv(index=False)
+    blank.write_text(text + "," * (cases.shape[1] - 1) + "\n")
+    result = _predict(path, blank, tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "Row 3: row is empty" in result.output
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_cli_infinite_value_names_row_and_column(saved, tmp_path) -> None:
+    _, path, cases, _ = saved
+    bad = cases.astype(object)
+    bad.loc[1, "age"] = "inf"
+    bad.loc[2, "tumor_size_mm"] = "-Infinity"
+    bad_path = tmp_path / "inf.csv"
+    bad.to_csv(bad_path, index=False)
+    result = _predict(path, bad_path, tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "Column 'age', row 2: infinite numbers are not accepted" in result.output
+    assert "Column 'tumor_size_mm', row 3" in result.output
+
+
+def test_predict_cli_workbook_with_several_sheets_needs_sheet(saved, tmp_path) -> None:
+    bundle, path, cases, _ = saved
+    book = tmp_path / "cases.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"note": ["not cases"]}).to_excel(writer, sheet_name="readme", index=False)
+        cases.to_excel(writer, sheet_name="lesions", index=False)
+    result = _predict(path, book, tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert "has 2 sheets" in result.output
+    assert "'readme', 'lesions'" in result.output
+    result = _predict(path, book, tmp_path / "p.csv", "--sheet", "lesions")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "p.csv")) == len(cases)
+
+
+@pytest.mark.parametrize("kind", ["folder", "below-file", "suffix"])
+def test_predict_cli_bad_out_refused_before_work(saved, tmp_path, kind, monkeypatch) -> None:
+    _, path, _, cases_path = saved
+    import her2mri.bundle
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the bundle was loaded before --out was checked")
+
+    monkeypatch.setattr(her2mri.bundle, "load_bundle", no_work)
+    (tmp_path / "afile.csv").write_text("x\n")
+    out = {"folder": tmp_path, "below-file": tmp_path / "afile.csv" / "p.csv", "suffix": tmp_path / "p.json"}[kind]
+    result = _predict(path, cases_path, out)
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_blank_token_is_an_error(saved) -> None:
+    _, path, _, _ = saved
+    result = _invoke("serve", "--model", str(path), "--token", " ")
+    assert result.exit_code == 2
+    assert "token is blank" in result.output

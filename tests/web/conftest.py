@@ -68,3 +68,24 @@ def good_case(web_bundle) -> dict:
         else:
             out[spec.name] = value
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of a throwaway PostgreSQL cluster (started once per session), or skip when not installed."""
+    from .pg_cluster import find_pg_bin, postgres_cluster
+
+    if find_pg_bin() is None:
+        pytest.skip("PostgreSQL binaries not installed (run `make postgresql`)")
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The same store tests on SQLite and on a real PostgreSQL (a fresh database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    from .pg_cluster import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_server"), f"t_{abs(hash(request.node.nodeid)) % 10**9}")

@@ -99,6 +99,35 @@ def _shot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def _fill_case(browser, reference: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.NAME, "lesion_type")).select_by_value("mass")
+    selects = {
+        "mass_shape": "irregular", "mass_margin": "spiculated", "tic_type": "washout", "t2_signal": "hyper",
+        "er_status": "negative", "histologic_grade": "3", "peritumoral_edema": "yes", "axillary_adenopathy": "no",
+    }
+    for name, value in selects.items():
+        Select(browser.find_element(By.NAME, name)).select_by_value(value)
+    numbers = {"ki67_percent": "45", "adc_min": "0.85", "eer": "1.4", "tumor_size_mm": "28", "age": "51"}
+    for name, value in numbers.items():
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    field = browser.find_element(By.NAME, "case_reference")
+    field.clear()
+    field.send_keys(reference)
+
+
+def _stored_references(server) -> set[str]:
+    store = PredictionStore(server["db"])
+    try:
+        return {r.case_reference for r in store.recent(limit=1000)}
+    finally:
+        store.dispose()
+
+
 @pytest.mark.browser
 def test_browser_form_hides_descriptors_and_shows_result(server, browser, tmp_path) -> None:
     from selenium.webdriver.common.by import By
@@ -117,18 +146,7 @@ def test_browser_form_hides_descriptors_and_shows_result(server, browser, tmp_pa
     assert mass_shape.is_displayed()
     assert not nme_distribution.is_displayed()
 
-    selects = {
-        "mass_shape": "irregular", "mass_margin": "spiculated", "tic_type": "washout", "t2_signal": "hyper",
-        "er_status": "negative", "histologic_grade": "3", "peritumoral_edema": "yes", "axillary_adenopathy": "no",
-    }
-    for name, value in selects.items():
-        Select(browser.find_element(By.NAME, name)).select_by_value(value)
-    numbers = {"ki67_percent": "45", "adc_min": "0.85", "eer": "1.4", "tumor_size_mm": "28", "age": "51"}
-    for name, value in numbers.items():
-        field = browser.find_element(By.NAME, name)
-        field.clear()
-        field.send_keys(value)
-    browser.find_element(By.NAME, "case_reference").send_keys("browser-1")
+    _fill_case(browser, "browser-1")
     browser.find_element(By.ID, "submit").click()
 
     WebDriverWait(browser, 60).until(ec.presence_of_element_located((By.ID, "probabilities")))
@@ -148,3 +166,69 @@ def test_browser_form_hides_descriptors_and_shows_result(server, browser, tmp_pa
 
     browser.get(server["url"] + "/predictions")
     assert "browser-1" in browser.page_source
+
+
+XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+
+
+@pytest.mark.browser
+def test_browser_script_case_reference_shows_as_text_and_never_runs(server, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server["url"] + "/")
+    _fill_case(browser, XSS)
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 60).until(ec.presence_of_element_located((By.ID, "probabilities")))
+    heading = browser.find_element(By.CSS_SELECTOR, "#result h2").text
+    assert XSS in heading  # shown as the text typed
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#result script, #result img")
+    _shot(browser, tmp_path, "her2mri_xss_result.png")
+
+    browser.get(server["url"] + "/predictions")
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.records")))
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "table.records td")]
+    assert XSS in cells
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert not browser.find_elements(By.CSS_SELECTOR, "table.records script, table.records img")
+    assert XSS in _stored_references(server)
+
+
+@pytest.fixture(scope="module")
+def attacker_site(server, tmp_path_factory):
+    """A page on another origin (localhost on another port) whose form posts a case to the app on load."""
+    import functools
+    import http.server
+
+    root = tmp_path_factory.mktemp("attacker")
+    fields = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in
+                     {"case_reference": "cross-site-attack", "ki67_percent": "45", "age": "51"}.items())
+    (root / "attack.html").write_text(
+        f'<!doctype html><html><body><form id="f" method="post" action="{server["url"]}/">{fields}</form>'
+        '<script>document.getElementById("f").submit();</script></body></html>'
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{httpd.server_address[1]}/attack.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.browser
+def test_browser_cross_origin_form_post_is_refused_and_not_stored(server, browser, attacker_site, tmp_path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(attacker_site)
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.startswith(server["url"]))
+    WebDriverWait(browser, 30).until(lambda d: "Cross-site request refused" in d.page_source)
+    _shot(browser, tmp_path, "her2mri_cross_site_refused.png")
+    assert "cross-site-attack" not in _stored_references(server)
+    # the same form sent from the app's own page is accepted (the refusal is about the origin, not the fields)
+    browser.get(server["url"] + "/")
+    assert browser.execute_script(
+        "const f = document.getElementById('case-form'); return f.getAttribute('action');"
+    ) == "/"

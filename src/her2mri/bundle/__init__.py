@@ -8,7 +8,7 @@ from her2mri.bundle.bundle import (
     build_bundle,
 )
 from her2mri.bundle.card import RESEARCH_USE_STATEMENT
-from her2mri.bundle.io import TRUSTED_MODULE_PREFIXES, load_bundle, save_bundle
+from her2mri.bundle.io import TRUSTED_LOADERS, TRUSTED_TYPES, load_bundle, save_bundle
 from her2mri.bundle.nomogram import Nomogram
 from her2mri.bundle.ood import TrainingSummary
 from her2mri.bundle.schema import InputColumn, InputSchema
@@ -16,7 +16,8 @@ from her2mri.bundle.schema import InputColumn, InputSchema
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
     "RESEARCH_USE_STATEMENT",
-    "TRUSTED_MODULE_PREFIXES",
+    "TRUSTED_LOADERS",
+    "TRUSTED_TYPES",
     "InputColumn",
     "InputSchema",
     "ModelBundle",

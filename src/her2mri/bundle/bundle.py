@@ -10,6 +10,7 @@ nomograms of the logistic models; optional conformal state; metrics, versions an
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import warnings
 from collections.abc import Mapping
@@ -290,6 +291,17 @@ def _ki67_cutoff(config: Mapping[str, Any]) -> float:
     return float(value) if value is not None else 20.0
 
 
+def _created_now() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC).isoformat()
+        except (ValueError, OverflowError, OSError):
+            msg = f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC; got {epoch!r}."
+            raise BundleError(msg) from None
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
 def build_bundle(
     *,
     task_models: Mapping[str, TaskModel],
@@ -301,6 +313,7 @@ def build_bundle(
     nomogram_models: Mapping[str, TaskModel] | None = None,
     background_size: int = 100,
     random_state: int = 0,
+    created: str | None = None,
 ) -> ModelBundle:
     """Assemble a :class:`ModelBundle` from fitted task models and the (canonical) training frame.
 
@@ -309,6 +322,9 @@ def build_bundle(
     of ``background_size`` rows (seeded by ``random_state``) for explanations. ``nomogram_models`` optionally
     adds logistic models whose nomograms are shown when a chosen model is not logistic.
     ``conformal`` is :meth:`her2mri.models.conformal.ClassConditionalConformal.to_dict` output.
+    ``created`` (ISO 8601) defaults to the time given by the ``SOURCE_DATE_EPOCH`` environment variable (the
+    reproducible-builds convention) when set, else now (UTC, seconds): with it fixed, the same config and seed
+    give byte-identical bundle files.
     """
     _check_task_models(task_models, hierarchy)
     columns: list[str] = []
@@ -339,7 +355,7 @@ def build_bundle(
                 name, tm.model_name, tm.pipeline, list(tm.input_columns), schema, summary,
                 training_frame[list(tm.input_columns)],
             )
-    created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    created = created if created is not None else _created_now()
     versions = package_versions()
     card = render_model_card(
         task_models=task_models, hierarchy=hierarchy, schema=schema, summary=summary, metrics=metrics,

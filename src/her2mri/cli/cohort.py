@@ -68,19 +68,25 @@ def validate(
         "--ki67-cutoff", help="Ki-67 % cut-off (default per variant).")] = None,
     pr_cutoff: Annotated[float | None, typer.Option(
         "--pr-cutoff", help="PR % cut-off for luminal A (default per variant).")] = None,
+    sheet: Annotated[str | None, typer.Option(
+        "--sheet", help="Excel sheet (name or 0-based number); required when the workbook has several.")] = None,
 ) -> None:
     """Check COHORT against the cohort contract, derive HER2 category and subtypes, and summarise it."""
     import warnings
 
-    from her2mri.cohort import SubtypeOptions, load_cohort, write_table
+    from her2mri.cli.predict import check_output_path
+    from her2mri.cohort import SubtypeOptions, read_table, validate_cohort, write_table
     from her2mri.exceptions import Her2MriWarning
 
     with user_errors():
         options = SubtypeOptions(variant=subtype_variant,  # type: ignore[arg-type]
                                  ki67_cutoff=ki67_cutoff, pr_cutoff=pr_cutoff)
+        if out is not None:
+            check_output_path(out)
+        frame = read_table(cohort_path, sheet=sheet)  # the same reader as `her2mri predict`
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Her2MriWarning)  # the same text is kept in Cohort.notes
-            cohort = load_cohort(cohort_path, mapping=mapping, subtype=options)
+            cohort = validate_cohort(frame, mapping=mapping, subtype=options, source=str(cohort_path))
         _print_summary(cohort)
         if out is not None:
             write_table(cohort.frame, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,37 +11,39 @@ import typer
 from her2mri.cli._common import console, user_errors
 
 
-def _read_cases(path: Path):  # -> pd.DataFrame
-    import pandas as pd
+def check_output_path(out: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output path that cannot be written as a table file: an existing folder,
+    a path below a file, an unsupported suffix or a folder without write permission."""
+    from her2mri.cohort.io import SUPPORTED_SUFFIXES
+    from her2mri.exceptions import ConfigError
 
-    from her2mri.exceptions import CohortError, CohortIssue
-
-    suffix = path.suffix.lower()
-    if not path.exists():
-        msg = f"Cases file not found: {path}"
-        raise FileNotFoundError(msg)
-    try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        if suffix in (".xlsx", ".xls"):
-            return pd.read_excel(path, dtype=str, keep_default_na=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-    except (ValueError, OSError) as exc:
-        msg = f"Cannot read the cases file {path}"
-        raise CohortError(msg, [CohortIssue(None, None, None, str(exc))]) from exc
-    msg = f"Cases file {path}: unsupported extension {suffix!r}"
-    raise CohortError(msg, [CohortIssue(None, None, suffix, "unsupported file type", ".csv, .tsv, .xlsx, .parquet")])
+    if out.is_dir():
+        msg = f"{option} {out} is a folder; give a file name such as {out / 'predictions.csv'}."
+        raise ConfigError(msg)
+    if out.suffix.lower() not in SUPPORTED_SUFFIXES:
+        msg = (f"{option} {out}: the suffix {out.suffix or '(none)'!r} is not a table format; accepted: "
+               f"{', '.join(SUPPORTED_SUFFIXES)}.")
+        raise ConfigError(msg)
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        msg = f"{option} {out} lies below {parent}, which is a file, not a folder."
+        raise ConfigError(msg)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"{option} {out}: the folder {parent} is not writable."
+        raise ConfigError(msg)
 
 
 def predict(
-    cases: Annotated[Path, typer.Argument(help="Cases table (CSV, TSV, Excel or Parquet), one row per lesion.")],
+    cases: Annotated[Path, typer.Argument(
+        help="Cases table (CSV/TSV/TXT with comma, semicolon or tab, Excel or Parquet), one row per lesion.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory or .zip (e.g. DIR/model).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the per-lesion table.")] = Path(
-        "predictions.csv"
-    ),
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Where to write the per-lesion table (format by suffix: .csv, .tsv, .xlsx, .parquet).")
+    ] = Path("predictions.csv"),
+    sheet: Annotated[str | None, typer.Option(
+        "--sheet", help="Excel sheet (name or 0-based number); required when the workbook has several.")] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Contributing features listed per task.")] = 3,
     explain_time_budget_s: Annotated[
         float,
@@ -52,12 +55,19 @@ def predict(
     """Predict HER2 zero / low / positive for each lesion of CASES with a saved model bundle."""
     with user_errors():
         from her2mri.bundle import load_bundle
+        from her2mri.cohort.io import read_table, write_table
 
+        check_output_path(out)
+        frame = read_table(cases, sheet=sheet)
         bundle = load_bundle(model)
-        frame = _read_cases(cases)
         table = bundle.predict(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        try:
+            write_table(table, out)
+        except OSError as exc:
+            from her2mri.exceptions import ConfigError
+
+            msg = f"--out {out} could not be written: {exc.strerror or exc}."
+            raise ConfigError(msg) from None
     n = len(table)
     console.print(f"Model {model} (her2mri {bundle.her2mri_version}, sha256 {str(bundle.sha256)[:12]}).")
     console.print(f"{n} lesion(s) predicted; table written to {out}.")

@@ -4,7 +4,8 @@ The case model is built from the bundle's input schema at app start (:func:`case
 per input, categorical inputs as ``Literal`` of their canonical levels (plus ``not_applicable`` for mass/NME
 descriptors), yes/no inputs as booleans, numbers bounded by their plausible range with the unit in the field
 description. Every input must be present; ``null`` means unknown (the model imputes it). Unknown fields are
-rejected.
+rejected; NaN and ±Infinity (which Python's JSON reader accepts) are refused as not finite. The same model
+validates the form, so the form and the API share every limit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from her2mri.bundle.schema import NOT_APPLICABLE, InputSchema
+from her2mri.web.db import MAX_REFERENCE_LENGTH
 
 __all__ = [
     "BatchPublic",
@@ -43,9 +45,12 @@ def case_request_model(schema: InputSchema) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "case_reference": (
             str | None,
-            Field(None, max_length=200, description="Optional reference (no patient names or record numbers)."),
+            Field(None, max_length=MAX_REFERENCE_LENGTH,
+                  description="Optional reference (no patient names or record numbers)."),
         ),
-        "lesion_id": (str | None, Field(None, max_length=200, description="Optional lesion identifier.")),
+        "lesion_id": (
+            str | None, Field(None, max_length=MAX_REFERENCE_LENGTH, description="Optional lesion identifier.")
+        ),
     }
     for spec in schema.columns:
         alias = spec.name if field_name(spec.name) != spec.name else None
@@ -67,7 +72,7 @@ def case_request_model(schema: InputSchema) -> type[BaseModel]:
         fields[field_name(spec.name)] = (annotation, info)
     return create_model(
         "CaseRequest",
-        __config__=ConfigDict(extra="forbid", populate_by_name=True),
+        __config__=ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False),
         __doc__="One lesion: every model input (null = unknown, imputed by the model).",
         **fields,
     )

@@ -7,17 +7,26 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import ValidationError
 
 from her2mri.bundle import RESEARCH_USE_STATEMENT, ModelBundle
 from her2mri.bundle.schema import InputColumn
 from her2mri.cohort.vocabulary import COLUMNS
 from her2mri.exceptions import CohortError
-from her2mri.web.deps import TOKEN_COOKIE, BundleDep, SettingsDep, StoreDep, require_token, token_is_valid
+from her2mri.web.db import StoreUnavailable
+from her2mri.web.deps import (
+    TOKEN_COOKIE,
+    BundleDep,
+    SettingsDep,
+    StoreDep,
+    in_worker,
+    require_token,
+    token_is_valid,
+)
 from her2mri.web.render import contribution_summary, display_value, waterfall_svg
-from her2mri.web.service import run_predictions
+from her2mri.web.schemas import field_name
 
 __all__ = ["router"]
 
@@ -139,31 +148,72 @@ def _decision_text(bundle: ModelBundle, prediction: Any) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def form_page(request: Request, bundle: BundleDep, settings: SettingsDep) -> HTMLResponse:
+async def form_page(request: Request, bundle: BundleDep, settings: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "index.html.j2", _context(request, bundle, settings))
+
+
+def _form_case(
+    request: Request, bundle: ModelBundle, values: dict[str, str]
+) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
+    """Validate the form's fields with the API's request model (same limits, same refusals): returns the
+    case as the API would pass it on, or field errors and general errors."""
+    case_model = request.app.state.case_model
+    names = set(bundle.schema.names)
+    ui_only = {"lesion_type"} - names
+    accepted = names | {"case_reference", "lesion_id"} | ui_only
+    unknown = sorted(k for k in values if k not in accepted)
+    if unknown:
+        shown = ", ".join(repr(k[:40]) for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        return None, {}, [f"Unknown form field(s) {shown}; this form accepts only its own fields."]
+    data: dict[str, Any] = {k: (v if v != "" else None) for k, v in values.items() if k not in ui_only}
+    for name in names:
+        data.setdefault(name, None)
+    try:
+        model = case_model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        general: list[str] = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = next((c for c in names if field in (c, field_name(c))), field)
+            if name in names:
+                errors.setdefault(name, str(error["msg"]))
+            else:
+                general.append(f"{name.replace('_', ' ').capitalize()}: {error['msg']}.")
+        return None, errors, general
+    return model.model_dump(by_alias=True), {}, []
 
 
 @router.post("/", response_class=HTMLResponse)
 async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
     templates = request.app.state.templates
     form = await request.form()
-    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    items = list(form.multi_items())
+    values = {k: str(v).strip() for k, v in items if isinstance(v, str)}
     token = values.pop("token", "") or request.cookies.get(TOKEN_COOKIE)
     if not token_is_valid(settings, token):
         context = _context(request, bundle, settings, values=values,
                            general_errors=["Missing or wrong access token."])
         return templates.TemplateResponse(request, "index.html.j2", context, status_code=401)
-    case: dict[str, Any] = {k: (v if v != "" else None) for k, v in values.items()}
-    for spec in bundle.schema.columns:
-        case.setdefault(spec.name, None)
+    repeated = sorted({k for k, _ in items if sum(1 for j, _ in items if j == k) > 1})
+    files = sorted({k for k, v in items if not isinstance(v, str)})
+    if repeated or files:
+        names = ", ".join(repr(k[:40]) for k in (repeated + files)[:5])
+        message = f"Each form field may be sent once, as text; received {names} otherwise."
+        context = _context(request, bundle, settings, values=values, general_errors=[message])
+        return templates.TemplateResponse(request, "index.html.j2", context, status_code=422)
+    case, errors, general = _form_case(request, bundle, values)
+    if case is None:
+        context = _context(request, bundle, settings, values=values, errors=errors, general_errors=general)
+        return templates.TemplateResponse(request, "index.html.j2", context, status_code=422)
     try:
-        predictions = await run_in_threadpool(
-            run_predictions, bundle, store, [case], top_k=settings.top_k,
-            explain_time_budget_s=settings.explain_time_budget_s, source="form",
-        )
+        predictions = await request.app.state.coalescer.submit([case], "form")
+    except StoreUnavailable as exc:
+        context = _context(request, bundle, settings, values=values, general_errors=[str(exc) + " Try again."])
+        return templates.TemplateResponse(request, "index.html.j2", context, status_code=503)
     except CohortError as exc:
-        errors: dict[str, str] = {}
+        errors = {}
         general = []
         for issue in exc.issues:
             text = issue.message + (f" (accepted: {issue.accepted})" if issue.accepted else "")
@@ -198,19 +248,27 @@ async def form_submit(request: Request, bundle: BundleDep, settings: SettingsDep
     )
     response = templates.TemplateResponse(request, "index.html.j2", context)
     if settings.token is not None and token:
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
     return response
 
 
 @router.get("/predictions", response_class=HTMLResponse, dependencies=[Depends(require_token)])
-def predictions_page(request: Request, store: StoreDep, limit: int = 200, offset: int = 0) -> HTMLResponse:
+async def predictions_page(request: Request, store: StoreDep, limit: int = 200, offset: int = 0) -> HTMLResponse:
     templates = request.app.state.templates
-    records = store.recent(limit=min(max(limit, 1), 1000), offset=max(offset, 0))
+
+    def load() -> tuple[list[Any], int]:
+        return store.recent(limit=min(max(limit, 1), 1000), offset=max(offset, 0)), store.count()
+
+    try:
+        records, total = await in_worker(request, load)
+    except StoreUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
     context = {
         "request": request,
         "title": request.app.state.settings.title,
         "records": records,
-        "total": store.count(),
+        "total": total,
         "research_use": RESEARCH_USE_STATEMENT,
     }
     return templates.TemplateResponse(request, "predictions.html.j2", context)
@@ -222,6 +280,17 @@ _CSV_COLUMNS = (
 )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``, ``@…``, …) gets a leading
+    apostrophe (OWASP's CSV-injection advice); numbers and other text are unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 @router.get("/predictions.csv", dependencies=[Depends(require_token)])
 def predictions_csv(store: StoreDep) -> Response:
     def rows() -> Iterator[str]:
@@ -229,7 +298,7 @@ def predictions_csv(store: StoreDep) -> Response:
         writer = csv.writer(buffer)
         writer.writerow(_CSV_COLUMNS)
         for record in store.iter_all():
-            values = [getattr(record, c) for c in _CSV_COLUMNS]
+            values = [csv_safe(getattr(record, c)) for c in _CSV_COLUMNS]
             values[1] = record.created.isoformat()
             writer.writerow(values)
             yield buffer.getvalue()

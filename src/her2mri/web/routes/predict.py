@@ -6,13 +6,13 @@ real annotations.
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from her2mri.exceptions import CohortError
-from her2mri.web.deps import BundleDep, SettingsDep, StoreDep, TokenDep
+from her2mri.web.db import StoreUnavailable
+from her2mri.web.deps import BundleDep, SettingsDep, TokenDep
 from her2mri.web.schemas import BatchPublic, PredictionPublic
-from her2mri.web.service import run_predictions
 
 __all__ = ["issues_to_detail", "make_router"]
 
@@ -38,52 +38,51 @@ def make_router(case_model: type[BaseModel], batch_model: type[BaseModel]) -> AP
     def _cases(items: list[BaseModel]) -> list[dict[str, Any]]:
         return [item.model_dump(by_alias=True) for item in items]
 
-    @router.post("/predict", response_model=PredictionPublic, summary="Predict one lesion")
-    def predict_one(
+    async def _predict(request: Request, cases: list[dict[str, Any]], source: str, prefix: tuple[Any, ...],
+                       batch: bool) -> list[PredictionPublic]:
+        try:
+            return await request.app.state.coalescer.submit(cases, source)
+        except CohortError as exc:
+            raise HTTPException(422, issues_to_detail(exc, prefix, batch)) from None
+        except StoreUnavailable as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+
+    @router.post(
+        "/predict", response_model=PredictionPublic, summary="Predict one lesion",
+        responses={503: {"description": "The prediction store could not save; nothing was stored."}},
+    )
+    async def predict_one(
         case: case_model,  # type: ignore[valid-type]
-        bundle: BundleDep,
-        store: StoreDep,
-        settings: SettingsDep,
+        request: Request,
         _auth: TokenDep,
     ) -> PredictionPublic:
         """Probabilities of HER2-zero / low / positive, calls at the model's thresholds, per-input
         contributions, nomogram points, out-of-distribution warnings and the conformal set. Stored."""
-        try:
-            return run_predictions(
-                bundle, store, _cases([case]), top_k=settings.top_k,
-                explain_time_budget_s=settings.explain_time_budget_s, source="api",
-            )[0]
-        except CohortError as exc:
-            raise HTTPException(422, issues_to_detail(exc, ("body",), False)) from None
+        return (await _predict(request, _cases([case]), "api", ("body",), False))[0]
 
-    @router.post("/predict/batch", response_model=BatchPublic, summary="Predict several lesions")
-    def predict_batch(
+    @router.post(
+        "/predict/batch", response_model=BatchPublic, summary="Predict several lesions",
+        responses={503: {"description": "The prediction store could not save; nothing was stored."}},
+    )
+    async def predict_batch(
         batch: batch_model,  # type: ignore[valid-type]
-        bundle: BundleDep,
-        store: StoreDep,
+        request: Request,
         settings: SettingsDep,
         _auth: TokenDep,
     ) -> BatchPublic:
-        """Same as /api/predict for a list of lesions (at most the server's batch limit)."""
+        """Same as /api/predict for a list of lesions (at most the server's batch limit), stored in one
+        transaction: all or none."""
         cases = batch.cases  # type: ignore[attr-defined]
         if len(cases) > settings.max_batch:
             raise HTTPException(
                 413,
                 f"Batch of {len(cases)} cases exceeds the limit of {settings.max_batch}; split it.",
             )
-        try:
-            predictions = run_predictions(
-                bundle, store, _cases(cases), top_k=settings.top_k,
-                explain_time_budget_s=settings.explain_time_budget_s, source="api-batch",
-            )
-        except CohortError as exc:
-            raise HTTPException(
-                422, issues_to_detail(exc, ("body", "cases"), True)
-            ) from None
+        predictions = await _predict(request, _cases(cases), "api-batch", ("body", "cases"), True)
         return BatchPublic(n=len(predictions), predictions=predictions)
 
     @router.get("/schema", summary="Inputs the model needs")
-    def schema(bundle: BundleDep) -> dict[str, Any]:
+    async def schema(bundle: BundleDep) -> dict[str, Any]:
         """The bundle's input schema: columns, kinds, canonical levels with labels, units, plausible ranges."""
         return bundle.schema.to_dict()
 
