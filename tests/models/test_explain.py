@@ -234,6 +234,45 @@ def test_linear_agrees_with_brute_force_shapley(frame) -> None:
     np.testing.assert_allclose(result.values, expected, rtol=0, atol=1e-9)
 
 
+def _path_dependent_value(tree, x: np.ndarray, known: set[int]) -> float:
+    """E[tree output | the inputs in ``known``], other inputs integrated out with the training cover of each node."""
+    t = tree.tree_
+
+    def value(node: int) -> float:
+        left, right = t.children_left[node], t.children_right[node]
+        if left == -1:
+            leaf = t.value[node][0]
+            return float(leaf[-1] if leaf.size > 1 else leaf[0])  # class-1 fraction, or the regression value
+        if t.feature[node] in known:
+            return value(left if x[t.feature[node]] <= t.threshold[node] else right)
+        w_left, w_right = t.weighted_n_node_samples[left], t.weighted_n_node_samples[right]
+        return (w_left * value(left) + w_right * value(right)) / (w_left + w_right)
+
+    return value(0)
+
+
+def _brute_force_tree_shapley(model, Z: np.ndarray) -> tuple[np.ndarray, float]:
+    """Exact Shapley values of the path-dependent game of a forest (mean of trees) or boosting (sum × rate)."""
+    if isinstance(model, GradientBoostingClassifier):
+        trees, scale = [e[0] for e in model.estimators_], model.learning_rate
+        offset = float(model.decision_function(Z[:1])[0] - scale * sum(tr.predict(Z[:1].astype(np.float32))[0] for tr in trees))
+    elif isinstance(model, RandomForestClassifier):
+        trees, scale, offset = list(model.estimators_), 1.0 / len(model.estimators_), 0.0
+    else:
+        trees, scale, offset = [model], 1.0, 0.0
+    M = Z.shape[1]
+    fact = [math.factorial(s) for s in range(M + 1)]
+    subsets = [frozenset(j for j in range(M) if code >> j & 1) for code in range(2**M)]
+    values = np.zeros(Z.shape)
+    for i, x in enumerate(Z.astype(np.float32)):
+        v = {S: offset + scale * sum(_path_dependent_value(tr, x, S) for tr in trees) for S in subsets}
+        for j in range(M):
+            for S in subsets:
+                if j not in S:
+                    values[i, j] += fact[len(S)] * fact[M - len(S) - 1] / fact[M] * (v[S | {j}] - v[S])
+    return values, offset + scale * sum(_path_dependent_value(tr, Z[0], set()) for tr in trees)
+
+
 @pytest.mark.parametrize("kind", ["rf", "dt", "gbdt"])
 def test_tree_agrees_with_brute_force_shapley(frame, kind) -> None:
     X, y = frame
@@ -244,14 +283,14 @@ def test_tree_agrees_with_brute_force_shapley(frame, kind) -> None:
         "gbdt": GradientBoostingClassifier(n_estimators=15, max_depth=2, random_state=0),
     }[kind]
     pipe = make_pipeline(SimpleImputer(strategy="median"), model).fit(numeric, y)
-    background, lesions = numeric.iloc[:25], numeric.iloc[100:106]
-    result = explain(pipe, background, lesions)
+    lesions = numeric.iloc[100:106]
+    result = explain(pipe, numeric.iloc[:25], lesions)
     assert result.method == "tree"
-    score = pipe.decision_function if kind == "gbdt" else (lambda f: pipe.predict_proba(f)[:, 1])
-    expected, base = _brute_force_shapley(score, background, lesions)
-    assert result.base_value == pytest.approx(base, abs=1e-7)
-    # shap's interventional tree algorithm agrees with the brute force to about 2e-8 (its own arithmetic)
-    np.testing.assert_allclose(result.values, expected, rtol=0, atol=1e-7)
+    expected, base = _brute_force_tree_shapley(model, pipe[:-1].transform(lesions))
+    assert result.base_value == pytest.approx(base, abs=1e-9)
+    np.testing.assert_allclose(result.values, expected, rtol=0, atol=1e-9)
+    output = pipe.decision_function(lesions) if kind == "gbdt" else pipe.predict_proba(lesions)[:, 1]
+    np.testing.assert_allclose(result.base_value + result.values.sum(axis=1), output, rtol=0, atol=1e-9)
 
 
 def test_explanation_to_frame_and_top_contributions(frame) -> None:

@@ -35,6 +35,24 @@ def _read_cases(path: Path):  # -> pd.DataFrame
     raise CohortError(msg, [CohortIssue(None, None, suffix, "unsupported file type", ".csv, .tsv, .xlsx, .parquet")])
 
 
+def _explanations_frame(bundle, result):  # -> pd.DataFrame
+    """Long table of every explained lesion × task × input: the SHAP contribution and the input's value."""
+    import pandas as pd
+
+    parts = []
+    lesion_ids = result.table["lesion_id"].astype(str).to_numpy()
+    for task, exp in result.explanations.items():
+        tidy = exp.to_frame()
+        positions = tidy["row"].map({label: i for i, label in enumerate(result.cases.index)}).to_numpy(dtype=int)
+        parts.append(pd.DataFrame({
+            "lesion_id": lesion_ids[positions], "task": task, "model": bundle.task_models[task].model_name,
+            "method": exp.method, "scale": exp.output, "base_value": exp.base_value,
+            "feature": tidy["feature"], "value": tidy["value"], "contribution": tidy["contribution"],
+        }))
+    columns = ["lesion_id", "task", "model", "method", "scale", "base_value", "feature", "value", "contribution"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
 def predict(
     cases: Annotated[Path, typer.Argument(help="Cases table (CSV, TSV, Excel or Parquet), one row per lesion.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory or .zip (e.g. DIR/model).")],
@@ -42,12 +60,22 @@ def predict(
         "predictions.csv"
     ),
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Contributing features listed per task.")] = 3,
-    explain_time_budget_s: Annotated[
-        float,
+    explain: Annotated[
+        Path | None,
         typer.Option(
-            "--explain-time-budget", min=0.1, help="Seconds allowed per task for model-agnostic explanations."
+            "--explain",
+            help="Also write every lesion's SHAP contribution of every input, per task, to this CSV "
+            "(columns lesion_id, task, model, method, scale, base_value, feature, value, contribution).",
         ),
-    ] = 30.0,
+    ] = None,
+    explain_time_budget_s: Annotated[
+        float | None,
+        typer.Option(
+            "--explain-time-budget", min=0.1,
+            help="Optional seconds allowed per task for model-agnostic explanations (default: no limit, every "
+            "lesion explained).",
+        ),
+    ] = None,
 ) -> None:
     """Predict HER2 zero / low / positive for each lesion of CASES with a saved model bundle."""
     with user_errors():
@@ -55,12 +83,21 @@ def predict(
 
         bundle = load_bundle(model)
         frame = _read_cases(cases)
-        table = bundle.predict(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
+        result = bundle.predict_cases(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
+        table = result.table
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
+        if explain is not None:
+            explain.parent.mkdir(parents=True, exist_ok=True)
+            _explanations_frame(bundle, result).to_csv(explain, index=False, float_format="%.8g")
     n = len(table)
     console.print(f"Model {model} (her2mri {bundle.her2mri_version}, sha256 {str(bundle.sha256)[:12]}).")
     console.print(f"{n} lesion(s) predicted; table written to {out}.")
+    if explain is not None:
+        coverage = ", ".join(
+            f"{task} {exp.n_explained}/{exp.n_requested} ({exp.method})" for task, exp in result.explanations.items()
+        )
+        console.print(f"SHAP contributions written to {explain}: {coverage} lesions explained.")
     if n:
         counts = table["call"].value_counts()
         console.print("Calls: " + ", ".join(f"{label} {int(counts.get(label, 0))}" for label in counts.index))
