@@ -174,7 +174,7 @@ def permutation_shapley(
     for start, stop in _chunks(n, K * P * (M - 1) + 1, max_rows):
         c = stop - start
         Zc = Z[start:stop]
-        orders = np.empty((c, K, P, M), dtype=np.int64)
+        orders = np.empty((c, K, P, M), dtype=np.intp)
         for i in range(c):
             rng = _lesion_rng(random_state, Zc[i])
             forward = rng.permuted(np.tile(np.arange(M), (K, n_pairs, 1)), axis=-1)
@@ -197,8 +197,9 @@ def permutation_shapley(
         chain[..., 1:] = np.nan
         ci, ki, pi, ti = np.nonzero(score_it)
         if ci.size:
-            in_coalition = rank[ci, ki, pi][:, column_player] <= ti[:, None]  # first ti + 1 players joined
-            rows = np.where(in_coalition, Zc[ci], B[ki])
+            joined = rank[ci, ki, pi] <= ti[:, None]  # (R, M): the first ti + 1 players of the order
+            rows = B[ki]
+            np.copyto(rows, Zc[ci], where=joined[:, column_player])
             chain[ci, ki, pi, ti + 1] = _score(f, rows)
             evaluations += ci.size
         at_last = added_active & last_active
