@@ -39,6 +39,7 @@ explained so far are returned (``n_explained < n_requested``) and a :class:`Her2
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -245,6 +246,29 @@ def _encode(encoder: Any, X: pd.DataFrame) -> np.ndarray:
     if isinstance(Z, pd.DataFrame):
         Z = Z.to_numpy()
     return np.asarray(Z, dtype=float)
+
+
+_BACKGROUND_CACHE: dict[tuple[int, str], tuple[Any, np.ndarray]] = {}
+_BACKGROUND_CACHE_SIZE = 16
+
+
+def _encoded_background(owner: Any, encoder: Any, background: pd.DataFrame) -> np.ndarray:
+    """The encoded background rows, cached per (fitted pipeline ``owner``, background content): a web request
+    explaining one lesion then encodes only that lesion."""
+    if encoder is None:
+        return _encode(encoder, background)
+    content = pd.util.hash_pandas_object(background, index=False).to_numpy()
+    key = (id(owner), hashlib.blake2b(content.tobytes() + str(list(background.columns)).encode(),
+                                        digest_size=16).hexdigest())
+    cached = _BACKGROUND_CACHE.get(key)
+    if cached is not None and cached[0] is owner:
+        return cached[1]
+    encoded = _encode(encoder, background)
+    encoded.setflags(write=False)
+    if len(_BACKGROUND_CACHE) >= _BACKGROUND_CACHE_SIZE:
+        _BACKGROUND_CACHE.pop(next(iter(_BACKGROUND_CACHE)), None)
+    _BACKGROUND_CACHE[key] = (owner, encoded)
+    return encoded
 
 
 def _encoded_names(encoder: Any, columns: list[str]) -> list[str] | None:
@@ -483,7 +507,7 @@ def explain(
         phi, base, output = _tree(model, _encode(encoder, X))
         values, method, n_bg = phi @ _aggregation_matrix(owners, p), "tree", 0
     elif owners is not None:
-        B, Z = _encode(encoder, X_background.iloc[keep]), _encode(encoder, X)
+        B, Z = _encoded_background(pipeline, encoder, X_background.iloc[keep]), _encode(encoder, X)
         scorer = fast_scorer(model, np.vstack([B, Z[:_CHECK_ROWS]]), _scorer(model, names))
         values, base, _, method = _agnostic(
             scorer, Z, B, owners, p,
