@@ -207,7 +207,6 @@ def _shap_for_model(context: StudyContext, task: str, state: TaskState, model_na
         "base_value": explanation.base_value, "n_background": explanation.n_background,
         "n_explained": explanation.n_explained, "n_requested": explanation.n_requested,
         "is_complete": explanation.is_complete, "sets": sorted({str(s) for s in set_of}),
-        "elapsed_s": round(float(explanation.elapsed_s), 3),
         "mean_abs": {str(k): float(v) for k, v in mean_abs.items()},
     })
 
