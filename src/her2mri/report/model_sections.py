@@ -338,11 +338,12 @@ def shap_section(data: StudyData) -> Section:
         out = base + total
         ids = meta["lesion_id"].astype(str).to_numpy() if "lesion_id" in meta.columns else np.arange(len(out)).astype(str)
         yes_no = {f for f in feats if _is_binary(values[f])}
-        continuous = [f for f in order if f not in yes_no and _is_continuous(values[f])][:3]
+        ranking = sorted(feats, key=lambda f: -float(mean_abs.get(f, np.nanmean(np.abs(shap[f])))))
+        continuous = [f for f in ranking if f not in yes_no and _is_continuous(values[f])][:3]
         items += [
-            figure(fg.shap_dependence_figure(values[f], shap[f], labels[f], xlabel),
-                   f"{title}: SHAP dependence of {labels[f]} (rank {order.index(f) + 1} by mean |SHAP|); each point is "
-                   "a lesion.", name=f"shap-dependence-{name}-{rank}")
+            figure(fg.shap_dependence_figure(values[f], shap[f], label_variable(f), xlabel),
+                   f"{title}: SHAP dependence of {label_variable(f)} (rank {ranking.index(f) + 1} of {len(ranking)} "
+                   "inputs by mean |SHAP|); each point is a lesion.", name=f"shap-dependence-{name}-{rank}")
             for rank, f in enumerate(continuous, start=1)
         ]
         waterfalls = []
