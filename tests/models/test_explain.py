@@ -331,3 +331,21 @@ def test_explain_her2mri_pipeline_aggregates_to_cohort_columns(frame, model, sel
     np.testing.assert_allclose(
         result.base_value + result.values.sum(axis=1), pipe.decision_function(X.iloc[:6]), atol=1e-8
     )
+
+
+def test_fast_svm_scorer_is_used_and_matches_predict_proba(frame) -> None:
+    from her2mri.models.explain_scorers import fast_scorer
+
+    X, y = frame
+    pipe = _pipeline(make_model("svm", 0)).fit(X, y)
+    Z = pipe[:-1].transform(X)
+    model = pipe[-1]
+
+    def exact(matrix):
+        return model.predict_proba(matrix)[:, 1]
+
+    scorer = fast_scorer(model, Z[:40], exact)
+    assert scorer is not exact  # the matrix-product form passed its check
+    np.testing.assert_allclose(scorer(Z), exact(Z), rtol=0, atol=1e-9)
+    knn = _pipeline(KNeighborsClassifier(n_neighbors=5)).fit(X, y)
+    assert fast_scorer(knn[-1], Z[:5], exact) is exact  # nothing faster for other models

@@ -62,18 +62,29 @@ def _rbf_svc_scorer(model: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     return score
 
 
+_CHECKED: dict[int, tuple[Any, Callable[[np.ndarray], np.ndarray] | None]] = {}
+_CHECKED_SIZE = 32
+
+
 def fast_scorer(
     model: Any, reference: np.ndarray, exact: Callable[[np.ndarray], np.ndarray]
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A scorer equal to ``exact`` (the model's ``predict_proba[:, 1]`` on encoded rows), faster where possible.
 
-    ``reference`` rows (a few hundred encoded lesions) check the fast form against ``exact`` before it is used.
+    ``reference`` rows (encoded lesions and background) check the fast form against ``exact`` the first time a
+    fitted model is seen; the verdict is kept for that model object.
     """
+    cached = _CHECKED.get(id(model))
+    if cached is not None and cached[0] is model:
+        return cached[1] or exact
     candidate = _rbf_svc_scorer(model)
     if candidate is None or reference.shape[0] == 0:
         return exact
     try:
         agree = np.allclose(candidate(reference), exact(reference), rtol=0.0, atol=_CHECK_TOLERANCE)
     except (ValueError, TypeError, AttributeError, FloatingPointError):
-        return exact
+        agree = False
+    if len(_CHECKED) >= _CHECKED_SIZE:
+        _CHECKED.pop(next(iter(_CHECKED)), None)
+    _CHECKED[id(model)] = (model, candidate if agree else None)
     return candidate if agree else exact
