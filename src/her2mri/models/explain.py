@@ -12,8 +12,8 @@ exists:
   dependent (exact Shapley values of the game "expected tree output given the known inputs", the expectation
   taken with the training cover of each node, so it needs no background; forests and single trees on the
   probability of the positive class, gradient boosting on its log-odds). shap's *interventional* tree
-  algorithm was not used: on this package's forests it broke additivity by up to 1e-2 for some background
-  rows (its combinatorial weights are float32).
+  algorithm was not used: on this package's forests it broke additivity by up to about 1e-2 for single
+  background rows, and its combinatorial weights are float32.
 * **exact** — any other classifier (SVM with an RBF kernel, k-NN, MLP …) with at most
   :data:`EXACT_MAX_PLAYERS` input variables: interventional Shapley values over all coalitions, evaluated in
   a few batched ``predict_proba`` calls (:mod:`her2mri.models.explain_agnostic`).
@@ -22,11 +22,10 @@ exists:
   the same way; unbiased, additive by construction, same seed → same values.
 
 **Background rule**: the linear explainer uses the whole ``X_background``, the tree explainer none (see
-above); the model-agnostic ones its summary — every
-row when it has at most ``max_background`` rows, otherwise a uniform random subsample of ``max_background``
-rows without replacement, drawn with ``random_state`` (equal weights). ``base_value`` is the mean model output
-over that background, and ``base_value + values.sum(axis=1)`` is the model output of each lesion (to
-floating-point rounding for every method).
+above); the model-agnostic ones every row when it has at most ``max_background`` rows, otherwise a uniform
+random subsample of ``max_background`` rows without replacement, drawn with ``random_state`` (equal weights).
+``base_value`` is the mean model output over that background, and ``base_value + values.sum(axis=1)`` is the
+model output of each lesion (to floating-point rounding for every method).
 
 **Players**: the contributions are reported per **cohort column**. For the model-agnostic methods each cohort
 column (all of its one-hot columns together) is one player of the game, so a categorical descriptor gets its
@@ -96,6 +95,8 @@ class Explanation:
         Scale of ``values`` and ``base_value``.
     n_requested : int
         Number of rows asked for; ``n_explained < n_requested`` when an optional time budget ran out.
+    n_background : int
+        Background rows defining ``base_value`` (0 for the tree explainer, which uses the training cover).
     """
 
     values: np.ndarray
@@ -304,7 +305,7 @@ def _scorer(model: Any, names: list[str] | None) -> Any:
 
 
 def background_rows(n_rows: int, max_background: int, random_state: int) -> np.ndarray:
-    """Positions of the background rows the tree and model-agnostic explainers use (the documented rule).
+    """Positions of the background rows the model-agnostic explainers use (the documented rule).
 
     All rows when there are at most ``max_background``; otherwise a uniform random subsample of
     ``max_background`` rows without replacement, drawn with ``random_state``, in their original order.
@@ -439,13 +440,13 @@ def explain(
     X : DataFrame
         Lesions to explain, one row per lesion.
     time_budget_s : float or None
-        Optional wall-clock budget (seconds) of the tree and model-agnostic explainers, checked between
+        Optional wall-clock budget (seconds) of the model-agnostic explainers, checked between
         batches of lesions; ``None`` (default) explains every lesion. When it runs out, the first
         ``n_explained`` lesions are returned and a :class:`Her2MriWarning` is raised.
     random_state : int
         Seed of the background subsample and of the permutations.
     max_background : int
-        Cap on the background rows of the tree and model-agnostic explainers (see the module docstring).
+        Cap on the background rows of the model-agnostic explainers (see the module docstring).
     agnostic : {"auto", "exact", "permutation"}
         Model-agnostic method: ``auto`` enumerates all coalitions up to :data:`EXACT_MAX_PLAYERS` inputs and
         samples permutations beyond.
