@@ -349,3 +349,19 @@ def test_fast_svm_scorer_is_used_and_matches_predict_proba(frame) -> None:
     np.testing.assert_allclose(scorer(Z), exact(Z), rtol=0, atol=1e-9)
     knn = _pipeline(KNeighborsClassifier(n_neighbors=5)).fit(X, y)
     assert fast_scorer(knn[-1], Z[:5], exact) is exact  # nothing faster for other models
+
+
+def test_untraceable_encoder_falls_back_to_cohort_columns(frame) -> None:
+    from sklearn.decomposition import PCA
+
+    X, y = frame
+    pipe = _pipeline(make_model("knn", 0))
+    pipe.steps.insert(1, ("pca", PCA(n_components=4, random_state=0)))  # pca0… names: no cohort column
+    pipe.fit(X, y)
+    background, lesions = X.iloc[:20], X.iloc[100:104]
+    result = explain(pipe, background, lesions)
+    assert result.method == "exact"
+    assert result.feature_names == tuple(NUMERIC + CATEGORICAL)
+    expected, base = _brute_force_shapley(lambda f: pipe.predict_proba(f)[:, 1], background, lesions)
+    assert result.base_value == pytest.approx(base, abs=1e-12)
+    np.testing.assert_allclose(result.values, expected, rtol=0, atol=1e-9)
