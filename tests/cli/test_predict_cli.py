@@ -192,3 +192,28 @@ def test_serve_blank_token_is_an_error(saved) -> None:
     result = _invoke("serve", "--model", str(path), "--token", " ")
     assert result.exit_code == 2
     assert "token is blank" in result.output
+
+
+def test_predict_cli_explain_writes_every_lesion_and_input(saved, tmp_path) -> None:
+    import numpy as np
+
+    bundle, path, cases, cases_path = saved
+    out, shap_out = tmp_path / "p.csv", tmp_path / "shap.csv"
+    result = CliRunner().invoke(
+        app, ["predict", "--model", str(path), str(cases_path), "--out", str(out), "--explain", str(shap_out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SHAP contributions written" in result.output
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    shap = pd.read_csv(shap_out, keep_default_na=False, na_values=[""])
+    assert list(shap.columns) == ["lesion_id", "task", "model", "method", "scale", "base_value", "feature", "value",
+                                  "contribution"]
+    for task, tm in bundle.task_models.items():
+        part = shap[shap["task"] == task]
+        assert len(part) == len(cases) * len(tm.input_columns)  # every lesion, every input
+        totals = part.groupby("lesion_id", sort=False).agg(base=("base_value", "first"), s=("contribution", "sum"))
+        output = totals["base"] + totals["s"]
+        p = table.set_index("lesion_id").loc[totals.index.astype(table["lesion_id"].dtype), f"p_{task}"].to_numpy()
+        scale = part["scale"].iloc[0]
+        expected = np.log(p / (1 - p)) if scale == "log_odds" else p
+        np.testing.assert_allclose(output.to_numpy(), expected, rtol=0, atol=1e-6)

@@ -29,7 +29,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "models": [{"name": "lr", "classifier": "lr", "grid": {"C": [0.1, 1.0]}},
                    {"name": "dt", "classifier": "dt", "tuning": False}],
         "statistics": {"n_bootstrap": 20},
-        "interpretability": {"shap": True, "time_budget_s": 2.0},
+        "interpretability": {"shap": True},
         "report": {"enabled": False},
     }
     out = root / "out"
@@ -69,3 +69,28 @@ def test_report_on_study_output_fills_every_computed_section(study_dir: Path, re
         start = rendered.index(f'id="{sid}"')
         end = rendered.find("</section>", start)
         assert "Not computed in this run" not in rendered[start:end], sid
+
+
+def test_study_explains_every_evaluation_lesion_of_every_model(study_dir: Path, rendered: str) -> None:
+    import re
+
+    import pandas as pd
+
+    document = json.loads((study_dir / "results.json").read_text(encoding="utf-8"))
+    if document.get("status") != "complete":
+        pytest.skip(f"study engine did not complete: {document.get('failed_step')}: {document.get('error')}")
+    for task, block in document["tasks"].items():
+        shap = block["shap"]
+        assert shap["is_complete"] and shap["n_explained"] == shap["n_requested"] > 0
+        assert set(shap["models"]) == {"lr", "dt"}
+        for model, summary in shap["models"].items():
+            frame = pd.read_csv(study_dir / summary["file"])
+            assert len(frame) == summary["n_requested"] == shap["n_requested"], model
+            assert set(frame["set"]) == set(shap["sets"])
+    captions = re.findall(r"(\w+): contributions for lesion (\S+) \((highest|lowest|median) output\)", rendered)
+    lesions_per_task: dict[str, set[str]] = {}
+    for task_label, lesion, _tag in dict.fromkeys(captions):  # a caption may appear twice (alt text)
+        lesions_per_task.setdefault(task_label, set()).add(lesion)
+    assert len(lesions_per_task) == 2
+    assert all(len(lesions) == 3 for lesions in lesions_per_task.values())  # highest, lowest, median: distinct
+    assert "Coverage: all" in rendered

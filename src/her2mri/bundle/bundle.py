@@ -140,7 +140,9 @@ class ModelBundle:
         """Canonical inputs; raises :class:`~her2mri.exceptions.CohortError` listing every problem."""
         return self.schema.validate(frame, source=source)
 
-    def predict(self, frame: pd.DataFrame, *, top_k: int = 3, explain_time_budget_s: float = 10.0) -> pd.DataFrame:
+    def predict(
+        self, frame: pd.DataFrame, *, top_k: int = 3, explain_time_budget_s: float | None = None
+    ) -> pd.DataFrame:
         """Per-lesion prediction table (see :meth:`predict_cases`)."""
         return self.predict_cases(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s).table
 
@@ -149,7 +151,7 @@ class ModelBundle:
         frame: pd.DataFrame,
         *,
         top_k: int = 3,
-        explain_time_budget_s: float = 10.0,
+        explain_time_budget_s: float | None = None,
         source: str = "<cases>",
     ) -> PredictionResult:
         """Validate the cases and predict.
@@ -219,7 +221,7 @@ class ModelBundle:
             calls = np.where(calls == "", first.negative_label, calls)
         return [str(c) for c in calls]
 
-    def _explain(self, inputs: pd.DataFrame, budget: float) -> dict[str, Explanation]:
+    def _explain(self, inputs: pd.DataFrame, budget: float | None) -> dict[str, Explanation]:
         out = {}
         for name, tm in self.task_models.items():
             columns = list(tm.input_columns)

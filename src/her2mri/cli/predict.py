@@ -35,6 +35,24 @@ def check_output_path(out: Path, option: str = "--out") -> None:
         raise ConfigError(msg)
 
 
+def _explanations_frame(bundle, result):  # -> pd.DataFrame
+    """Long table of every explained lesion × task × input: the SHAP contribution and the input's value."""
+    import pandas as pd
+
+    parts = []
+    lesion_ids = result.table["lesion_id"].astype(str).to_numpy()
+    for task, exp in result.explanations.items():
+        tidy = exp.to_frame()
+        positions = tidy["row"].map({label: i for i, label in enumerate(result.cases.index)}).to_numpy(dtype=int)
+        parts.append(pd.DataFrame({
+            "lesion_id": lesion_ids[positions], "task": task, "model": bundle.task_models[task].model_name,
+            "method": exp.method, "scale": exp.output, "base_value": exp.base_value,
+            "feature": tidy["feature"], "value": tidy["value"], "contribution": tidy["contribution"],
+        }))
+    columns = ["lesion_id", "task", "model", "method", "scale", "base_value", "feature", "value", "contribution"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
 def predict(
     cases: Annotated[Path, typer.Argument(
         help="Cases table (CSV/TSV/TXT with comma, semicolon or tab, Excel or Parquet), one row per lesion.")],
@@ -45,12 +63,22 @@ def predict(
     sheet: Annotated[str | None, typer.Option(
         "--sheet", help="Excel sheet (name or 0-based number); required when the workbook has several.")] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Contributing features listed per task.")] = 3,
-    explain_time_budget_s: Annotated[
-        float,
+    explain: Annotated[
+        Path | None,
         typer.Option(
-            "--explain-time-budget", min=0.1, help="Seconds allowed per task for model-agnostic explanations."
+            "--explain",
+            help="Also write every lesion's SHAP contribution of every input, per task, to this CSV "
+            "(columns lesion_id, task, model, method, scale, base_value, feature, value, contribution).",
         ),
-    ] = 30.0,
+    ] = None,
+    explain_time_budget_s: Annotated[
+        float | None,
+        typer.Option(
+            "--explain-time-budget", min=0.1,
+            help="Optional seconds allowed per task for model-agnostic explanations (default: no limit, every "
+            "lesion explained).",
+        ),
+    ] = None,
 ) -> None:
     """Predict HER2 zero / low / positive for each lesion of CASES with a saved model bundle."""
     with user_errors():
@@ -58,19 +86,29 @@ def predict(
         from her2mri.cohort.io import read_table, write_table
 
         check_output_path(out)
+        if explain is not None:
+            check_output_path(explain, "--explain")
         frame = read_table(cases, sheet=sheet)
         bundle = load_bundle(model)
-        table = bundle.predict(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
+        result = bundle.predict_cases(frame, top_k=top_k, explain_time_budget_s=explain_time_budget_s)
+        table = result.table
         try:
             write_table(table, out)
+            if explain is not None:
+                _explanations_frame(bundle, result).to_csv(explain, index=False, float_format="%.8g")
         except OSError as exc:
             from her2mri.exceptions import ConfigError
 
-            msg = f"--out {out} could not be written: {exc.strerror or exc}."
+            msg = f"The output could not be written: {exc.strerror or exc}."
             raise ConfigError(msg) from None
     n = len(table)
     console.print(f"Model {model} (her2mri {bundle.her2mri_version}, sha256 {str(bundle.sha256)[:12]}).")
     console.print(f"{n} lesion(s) predicted; table written to {out}.")
+    if explain is not None:
+        coverage = ", ".join(
+            f"{task} {exp.n_explained}/{exp.n_requested} ({exp.method})" for task, exp in result.explanations.items()
+        )
+        console.print(f"SHAP contributions written to {explain}: {coverage} lesions explained.")
     if n:
         counts = table["call"].value_counts()
         console.print("Calls: " + ", ".join(f"{label} {int(counts.get(label, 0))}" for label in counts.index))

@@ -35,6 +35,7 @@ __all__ = [
     "roc_figure",
     "shap_bar_figure",
     "shap_beeswarm_figure",
+    "shap_dependence_figure",
     "shap_waterfall_figure",
 ]
 
@@ -245,6 +246,29 @@ def shap_bar_figure(mean_abs: Sequence[tuple[str, float]], xlabel: str) -> str:
         ax.barh(range(len(vals))[::-1], vals, color=PALETTE[0])
         ax.set_yticks(range(len(vals))[::-1], names)
         ax.set_xlabel(xlabel)
+        return figure_to_uri(fig)
+
+
+def shap_dependence_figure(values: np.ndarray, shap: np.ndarray, xlabel: str, ylabel: str) -> str:
+    """SHAP dependence of one continuous input: its value (x) against its contribution (y), one dot per lesion.
+
+    Lesions with the value missing (imputed by the model) are drawn at the left edge in grey.
+    """
+    x = np.array([_as_float(v) for v in np.asarray(values, dtype=object)])
+    y = np.asarray(shap, dtype=float)
+    missing = ~np.isfinite(x) & np.isfinite(y)
+    shown = np.isfinite(x) & np.isfinite(y)
+    with _style():
+        fig, ax = plt.subplots(figsize=(4.4, 3.4))
+        ax.scatter(x[shown], y[shown], s=8, color=PALETTE[0], alpha=0.6, lw=0, rasterized=True)
+        if missing.any():
+            left = float(np.nanmin(x[shown])) if shown.any() else 0.0
+            ax.scatter(np.full(int(missing.sum()), left), y[missing], s=8, color="0.6", marker="|",
+                       label=f"missing ({int(missing.sum())})")
+            ax.legend(loc="best", frameon=False, fontsize=7.5)
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_xlabel(textwrap.shorten(xlabel, 48))
+        ax.set_ylabel(ylabel)
         return figure_to_uri(fig)
 
 

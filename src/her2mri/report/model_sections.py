@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from her2mri.report import figures as fg
-from her2mri.report.blocks import Section, StudyData, figure, figures, finite, get, heading, table
+from her2mri.report.blocks import Section, StudyData, figure, figures, finite, get, heading, table, text
 from her2mri.report.formatting import (
     fmt_estimate,
     fmt_num,
@@ -262,6 +262,51 @@ def _shown_value(raw: object, is_yes_no: bool) -> str:
     return f"{number:.0f}" if abs(number) >= 100 else f"{number:.3g}"
 
 
+def _is_continuous(column: np.ndarray) -> bool:
+    """A numeric input with more than a handful of distinct values (dependence plots are drawn for these)."""
+    numbers = []
+    for v in column:
+        try:
+            numbers.append(float(v))
+        except (TypeError, ValueError):
+            if v is not None and str(v) not in ("nan", ""):
+                return False
+    finite_values = np.asarray(numbers, dtype=float)
+    finite_values = finite_values[np.isfinite(finite_values)]
+    return np.unique(finite_values).size > 5
+
+
+def _waterfall_lesions(out: np.ndarray) -> list[tuple[str, int]]:
+    """Highest, lowest and median model output: three distinct lesions (fewer when there are fewer lesions)."""
+    order = np.argsort(out, kind="mergesort")
+    if order.size == 0:
+        return []
+    picks = [("highest output", int(order[-1]))]
+    if order.size > 1:
+        picks.append(("lowest output", int(order[0])))
+    if order.size > 2:
+        middle = order[1:-1]
+        picks.append(("median output", int(middle[np.argmin(np.abs(out[middle] - np.median(out)))])))
+    return picks
+
+
+def _shap_coverage(info: Mapping[str, Any], n_rows: int) -> str:
+    """One sentence saying which lesions the SHAP figures cover (and how many are missing, if any)."""
+    requested = int(info.get("n_requested") or n_rows)
+    explained = int(info.get("n_explained") or n_rows)
+    sets = ", ".join(label_set(s) for s in info.get("sets", []))
+    where = f" of the evaluation sets ({sets})" if sets else ""
+    method = {"linear": "exact linear SHAP", "tree": "exact interventional TreeSHAP",
+              "exact": "exact interventional Shapley values (all coalitions)",
+              "permutation": "antithetic permutation sampling of interventional Shapley values"}.get(
+        str(info.get("method", "")), "SHAP")
+    background = f" against {int(info['n_background'])} training lesions" if info.get("n_background") else ""
+    if explained < requested:
+        return (f"Coverage: {explained} of {requested} lesions{where} explained ({100 * explained / requested:.0f}%) — "
+                f"the explanation time budget ran out; the figures show those lesions only. Method: {method}{background}.")
+    return f"Coverage: all {requested} lesions{where} explained. Method: {method}{background}."
+
+
 def shap_section(data: StudyData) -> Section:
     section = Section(id="shap", title="Model explanation (SHAP)")
     for name, task in data.tasks.items():
@@ -291,11 +336,18 @@ def shap_section(data: StudyData) -> Section:
         total = np.sum([np.nan_to_num(shap[f]) for f in feats], axis=0)
         base = meta["base_value"].to_numpy(float) if "base_value" in meta.columns else np.full(len(total), float(info.get("base_value", 0.0)))
         out = base + total
-        picks = [int(np.argmax(out)), int(np.argmin(out)), int(np.argmin(np.abs(out - np.median(out))))]
         ids = meta["lesion_id"].astype(str).to_numpy() if "lesion_id" in meta.columns else np.arange(len(out)).astype(str)
-        waterfalls = []
         yes_no = {f for f in feats if _is_binary(values[f])}
-        for tag, idx in zip(("highest output", "lowest output", "median output"), picks, strict=True):
+        ranking = sorted(feats, key=lambda f: -float(mean_abs.get(f, np.nanmean(np.abs(shap[f])))))
+        continuous = [f for f in ranking if f not in yes_no and _is_continuous(values[f])][:3]
+        items += [
+            figure(fg.shap_dependence_figure(values[f], shap[f], label_variable(f), xlabel),
+                   f"{title}: SHAP dependence of {label_variable(f)} (rank {ranking.index(f) + 1} of {len(ranking)} "
+                   "inputs by mean |SHAP|); each point is a lesion.", name=f"shap-dependence-{name}-{rank}")
+            for rank, f in enumerate(continuous, start=1)
+        ]
+        waterfalls = []
+        for tag, idx in _waterfall_lesions(out):
             ranked = sorted(feats, key=lambda f: -abs(np.nan_to_num(shap[f][idx])))
             shown_feats, rest = (ranked, []) if len(ranked) <= 10 else (ranked[:9], ranked[9:])
             contributions = [(f"{label_variable(f)} = {_shown_value(values[f][idx], f in yes_no)}",
@@ -306,7 +358,7 @@ def shap_section(data: StudyData) -> Section:
                                                               f"Lesion {ids[idx]} ({tag})", unit),
                                      f"{title}: contributions for lesion {ids[idx]} ({tag}).",
                                      name=f"shap-waterfall-{name}-{tag.split()[0]}"))
-        section.blocks += [heading(title), figures(items), figures(waterfalls)]
+        section.blocks += [heading(title), text(_shap_coverage(info, len(out))), figures(items), figures(waterfalls)]
     if not section.blocks:
         return _none("shap", "Model explanation (SHAP)", "no shap_<task>.csv in the study directory")
     return section

@@ -169,51 +169,70 @@ def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict
     return logistic, json_safe(nomogram)
 
 
+def _shap_for_model(context: StudyContext, task: str, state: TaskState, model_name: str, file_name: str) -> dict[str, Any]:
+    """Explain every evaluation lesion of ``task`` with one fitted model; write ``file_name``; return its summary."""
+    from her2mri.models.explain import explain
+
+    settings = context.config.interpretability
+    frame = context.frame
+    plan = context.design
+    model = state.models[model_name]
+    columns = list(model.columns)
+    background = frame.iloc[plan.train[state.mask[plan.train]]][columns]
+    test_sets = plan.test_sets or ["train"]
+    rows = np.concatenate([plan.sets[s][state.mask[plan.sets[s]]] for s in test_sets])
+    set_of = np.concatenate([[s] * int(state.mask[plan.sets[s]].sum()) for s in test_sets])
+    rows, first = np.unique(rows, return_index=True)
+    set_of = set_of[first]
+    X = frame.iloc[rows][columns]
+    explanation = explain(model.pipeline, background, X, time_budget_s=settings.time_budget_s,
+                          random_state=context.seed_for(task, "shap"), max_background=settings.max_background)
+    n = explanation.n_explained
+    wide = pd.DataFrame({
+        "lesion_id": frame.iloc[rows[:n]]["lesion_id"].astype(str).to_numpy(), "set": set_of[:n],
+        "base_value": explanation.base_value,
+    })
+    for index, feature in enumerate(explanation.feature_names):
+        wide[f"shap__{feature}"] = explanation.values[:, index]
+        wide[f"value__{feature}"] = explanation.data[feature].to_numpy(dtype=object)
+    if context.out_dir is not None:
+        wide.to_csv(context.out_dir / file_name, index=False, float_format="%.8g")
+        context.files[file_name] = context.out_dir / file_name
+    if not explanation.is_complete:
+        context.warn(f"SHAP for task {task}, model {model_name}: time budget reached after {explanation.n_explained} "
+                     f"of {explanation.n_requested} lesions (interpretability.time_budget_s).")
+    mean_abs = explanation.mean_abs()
+    return json_safe({
+        "model": model_name, "method": explanation.method, "output": explanation.output, "file": file_name,
+        "base_value": explanation.base_value, "n_background": explanation.n_background,
+        "n_explained": explanation.n_explained, "n_requested": explanation.n_requested,
+        "is_complete": explanation.is_complete, "sets": sorted({str(s) for s in set_of}),
+        "mean_abs": {str(k): float(v) for k, v in mean_abs.items()},
+    })
+
+
 def step_interpretability(context: StudyContext) -> str:
-    """SHAP contributions of the chosen model per task on the test lesions → ``shap_<task>.csv``."""
+    """SHAP contributions on every lesion of every evaluation set, per task: the chosen model →
+    ``shap_<task>.csv`` (the report's figures), and with ``interpretability.models: all`` every other fitted
+    model → ``shap_<task>__<model>.csv`` (summaries under ``tasks.<task>.shap.models``)."""
     settings = context.config.interpretability
     if not settings.shap:
         return "skipped (interpretability.shap is off)"
-    from her2mri.models.explain import explain
-
-    frame = context.frame
-    plan = context.design
     done = []
     for name, state in context.tasks.items():
         if state.best is None:
             continue
-        model = state.models[state.best]
-        columns = list(model.columns)
-        background = frame.iloc[plan.train[state.mask[plan.train]]][columns]
-        test_sets = plan.test_sets or ["train"]
-        rows = np.concatenate([plan.sets[s][state.mask[plan.sets[s]]] for s in test_sets])
-        set_of = np.concatenate([[s] * int(state.mask[plan.sets[s]].sum()) for s in test_sets])
-        rows, first = np.unique(rows, return_index=True)
-        set_of = set_of[first]
-        X = frame.iloc[rows][columns]
-        explanation = explain(model.pipeline, background, X, time_budget_s=settings.time_budget_s,
-                              random_state=context.seed_for(name, "shap"), max_background=settings.max_background)
-        n = explanation.n_explained
-        wide = pd.DataFrame({
-            "lesion_id": frame.iloc[rows[:n]]["lesion_id"].astype(str).to_numpy(), "set": set_of[:n],
-            "base_value": explanation.base_value,
-        })
-        for index, feature in enumerate(explanation.feature_names):
-            wide[f"shap__{feature}"] = explanation.values[:, index]
-            wide[f"value__{feature}"] = explanation.data[feature].to_numpy(dtype=object)
-        file_name = f"shap_{name}.csv"
-        if context.out_dir is not None:
-            wide.to_csv(context.out_dir / file_name, index=False, float_format="%.8g")
-            context.files[file_name] = context.out_dir / file_name
-        mean_abs = explanation.mean_abs()
-        context.document["tasks"][name]["shap"] = json_safe({
-            "model": state.best, "method": explanation.method, "output": explanation.output, "file": file_name,
-            "base_value": explanation.base_value, "n_background": explanation.n_background,
-            "n_explained": explanation.n_explained, "n_requested": explanation.n_requested,
-            "is_complete": explanation.is_complete, "mean_abs": {str(k): float(v) for k, v in mean_abs.items()},
-        })
-        if not explanation.is_complete:
-            context.warn(f"SHAP for task {name}: time budget reached after {explanation.n_explained} of "
-                         f"{explanation.n_requested} lesions (interpretability.time_budget_s).")
-        done.append(name)
+        summary = _shap_for_model(context, name, state, state.best, f"shap_{name}.csv")
+        if settings.models == "all":
+            others = {}
+            for model_name in state.models:
+                if model_name == state.best:
+                    continue
+                others[model_name] = _shap_for_model(context, name, state, model_name,
+                                                     f"shap_{name}__{model_name}.csv")
+            summary["models"] = {state.best: {k: v for k, v in summary.items() if k != "models"}, **others}
+        context.document["tasks"][name]["shap"] = summary
+        n_lesions = summary["n_explained"]
+        done.append(f"{name} ({n_lesions}/{summary['n_requested']} lesions"
+                    + (f", {len(state.models)} models" if settings.models == "all" else "") + ")")
     return f"SHAP for {', '.join(done)}"

@@ -205,8 +205,9 @@ class SelectionSection(_Section):
 
 class InterpretabilitySection(_Section):
     shap: bool = True
-    time_budget_s: float = Field(30.0, gt=0.0)
-    max_background: int = Field(100, ge=10)
+    models: Literal["chosen", "all"] = "all"
+    time_budget_s: float | None = Field(None, gt=0.0)
+    max_background: int = Field(50, ge=10)
 
 
 class SurvivalSection(_Section):

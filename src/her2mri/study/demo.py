@@ -39,7 +39,7 @@ def demo_config_dict(*, fast: bool = False, hierarchy: str = "positive_first") -
                    for name in models],
         "selection": {"rule": "one_se"},
         "statistics": {"n_bootstrap": 200 if fast else 2000},
-        "interpretability": {"shap": True, "time_budget_s": 10.0},
+        "interpretability": {"shap": True},
         "subgroups": {"columns": ["lesion_type", "center", "menopausal_status"]},
         "conformal": {"alpha": 0.1},
         "report": {"enabled": True},
