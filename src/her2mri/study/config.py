@@ -198,9 +198,12 @@ class StatisticsSection(_Section):
 
 
 class SelectionSection(_Section):
+    """How a task's reported model is chosen (see :mod:`her2mri.study.choice`)."""
+
     model: str | None = None
     metric: Literal["cv_auc"] = "cv_auc"
-    rule: Literal["best", "one_se"] = "best"
+    rule: Literal["simplest", "one_se", "best"] = "simplest"
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
 
 
 class InterpretabilitySection(_Section):
