@@ -80,6 +80,7 @@ class CohortSection(_Section):
 
 class ThreeClassSection(_Section):
     hierarchy: Literal["positive_first", "zero_first"] = "positive_first"
+    call: Literal["thresholds", "argmax"] = "thresholds"  # see her2mri.models.three_class
 
 
 class TasksSection(_Section):
