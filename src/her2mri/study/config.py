@@ -153,7 +153,7 @@ BLOCK_DEFAULTS: dict[str, BlockSpec] = {
 
 class SelectorStep(_Section):
     method: Literal[
-        "random_forest", "lasso", "correlation", "univariate", "gbdt", "stepwise", "shap", "mrmr", "reliability"
+        "random_forest", "lasso", "group_lasso", "correlation", "univariate", "gbdt", "stepwise", "shap", "mrmr", "reliability"
     ]
     params: dict[str, Any] = Field(default_factory=dict)
 
