@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from her2mri.exceptions import ConfigError
 from her2mri.features._base import BaseSelector
 
-__all__ = ["GroupLassoSelector", "one_hot_groups"]
+__all__ = ["GroupLassoSelector", "one_hot_groups", "selection_paths"]
 
 
 def one_hot_groups(X: np.ndarray, names: list[str]) -> list[str]:
@@ -189,3 +189,13 @@ class GroupLassoSelector(BaseSelector):
             "features": names, "groups": list(self.groups_), "coef_path": self.coef_path_.T.tolist(),
             "selected_groups": list(self.selected_groups_),
         }
+
+
+def selection_paths(pipeline: Any) -> list[dict[str, Any]]:
+    """The path / CV-deviance records of every fitted selector in ``pipeline`` that keeps one (results.json)."""
+    out = []
+    for name, step in getattr(pipeline, "steps", []):
+        path = getattr(step, "selection_path", None)
+        if callable(path) and hasattr(step, "lambdas_"):
+            out.append({"step": name, **path()})
+    return out

@@ -236,6 +236,12 @@ def _choose_model(config: Any, state: Any, y_train: np.ndarray) -> tuple[str, st
     return choice.chosen, choice.reason
 
 
+def _selection_paths(pipeline: Any) -> list[dict[str, Any]]:
+    from her2mri.features.group_lasso import selection_paths
+
+    return selection_paths(pipeline)
+
+
 def step_evaluation(context: StudyContext) -> str:
     config = context.config
     plan = context.design
@@ -254,6 +260,7 @@ def step_evaluation(context: StudyContext) -> str:
                 "blocks": list(spec.blocks), "selectors": [s.model_dump() for s in spec.selectors],
                 "n_input_columns": len(model.columns), "tuned": model.tuned, "cv_auc": model.cv_auc,
                 "hyperparameters": model.hyperparameters, "selected_features": model.selected_features,
+                "selection_path": _selection_paths(model.pipeline),
                 "threshold": threshold, "threshold_rule": "youden_on_training",
                 "threshold_source": "training out-of-fold scores", "sets": {},
             }
