@@ -36,7 +36,7 @@ from her2mri.exceptions import ConfigError
 
 __all__ = ["COMPLEXITY", "RULES", "ModelChoice", "choose_model", "complexity_order"]
 
-COMPLEXITY: tuple[str, ...] = ("firth", "lr", "dt", "knn", "svm", "mlp", "rf", "gbdt")
+COMPLEXITY: tuple[str, ...] = ("lr", "dt", "knn", "svm", "mlp", "rf", "gbdt")
 """Classifier families from the simplest (fewest effective parameters, additive on the logit) to the most flexible."""
 
 RULES = ("simplest", "one_se", "best")

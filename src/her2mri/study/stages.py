@@ -187,7 +187,7 @@ def _job(context: StudyContext, state: Any, spec: Any) -> Any:
     return ModelJob(
         task=state.name, spec=spec, config=context.config, frame=frame[needed], mask=state.mask,
         labels=state.labels, columns=list(columns), kinds=column_kinds(frame, columns), harmonize=harmonize,
-        plan=context.design, seed=context.seed_for(state.name, spec.name),
+        plan=context.design, seed=context.seed_for(state.name, spec.features_from or spec.name),
     )
 
 
