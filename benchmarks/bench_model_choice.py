@@ -6,7 +6,7 @@ Usage: python benchmarks/bench_model_choice.py [--seeds 1 2 3 4 5] [--n-center1 
 For each cohort seed: ``make_demo_cohort(n_center1, n_center2, seed)``, the demo design (7:3 patient-grouped
 training / internal split in centre 1, centre 2 external), both ``positive_first`` tasks, the seven classifiers
 tuned by inner CV exactly as the study runs them, plus logistic regression given exactly the generator's
-informative variables for the task (``EVIDENCE`` of :mod:`her2mri.cohort._demo_model`). Figures per task and set
+informative variables for the task (``EVIDENCE`` of :mod:`her2mri.cohort._demo_model`, with the status columns derived from them). Figures per task and set
 (internal, external): ratio = AUC / true-posterior AUC on the same lesions, for the model chosen by each rule
 (``simplest``, ``one_se``, ``best``, chosen among the seven only), for every single model, for plain LR on all
 inputs and for LR on the informative variables; and the paired DeLong p-value of the chosen model against the
@@ -38,10 +38,18 @@ from her2mri.study import stages
 
 TASKS = ("positive_vs_negative", "low_vs_zero")
 SETS = ("internal", "external:center2")
-INFORMATIVE = {
-    "positive_vs_negative": sorted(v for v, kind in EVIDENCE.items() if kind in ("positive", "both")),
-    "low_vs_zero": sorted(v for v, kind in EVIDENCE.items() if kind in ("low", "both")),
-}
+# cohort columns derived deterministically from an informative variable (status cut-offs); a linear model needs
+# them to represent the generator's step-shaped effects of the percentages
+DERIVED = {"er_percent": ("er_status", "er_low", "hr_status"), "pr_percent": ("pr_status", "hr_status"),
+           "ki67_percent": ("ki67_status",)}
+
+
+def _informative(kinds: tuple[str, ...]) -> list[str]:
+    base = [v for v, kind in EVIDENCE.items() if kind in kinds]
+    return sorted(set(base) | {d for v in base for d in DERIVED.get(v, ())})
+
+
+INFORMATIVE = {"positive_vs_negative": _informative(("positive", "both")), "low_vs_zero": _informative(("low", "both"))}
 
 
 def _config(csv: Path, inner_splits: int) -> Any:
