@@ -6,7 +6,7 @@ penalty is ``λ Σ_g √p_g ‖β_g‖₂`` over groups ``g`` (Yuan & Lin 2006):
 one group, every other column is a group of its own; the intercept is not penalised.
 
 Fitting: the logistic negative log-likelihood / n plus the penalty is minimised by accelerated proximal gradient
-(FISTA with a backtracking-free step 4/‖X‖², block soft-thresholding), along a log-spaced λ path from ``λ_max``
+(FISTA with gradient-based adaptive restart, fixed step 4/(‖X‖² + n), block soft-thresholding), along a log-spaced λ path from ``λ_max``
 (everything zero) down to ``lambda_min_ratio · λ_max`` with warm starts. λ is chosen by K-fold cross-validated
 binomial deviance (patient-grouped folds when ``groups`` is passed to ``fit``): ``λ_min`` minimises the mean
 deviance; ``λ_1se`` is the largest λ whose mean deviance is within one standard error of that minimum (glmnet's
@@ -71,7 +71,8 @@ def _fit_path(X: np.ndarray, y: np.ndarray, members: list[np.ndarray], weights: 
     sizes = np.array([len(m) for m in members])
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     X = X[:, order]
-    step = 4.0 * n / max(float(np.linalg.norm(X, 2)) ** 2 + n, 1e-12)  # 1/L of the loss incl. the intercept
+    top = float(np.linalg.eigvalsh(X.T @ X)[-1]) if p else 0.0  # ‖X‖₂², from the small p × p Gram matrix
+    step = 4.0 * n / max(top + n, 1e-12)  # 1/L of the loss incl. the intercept
     beta, b0 = np.zeros(p), float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))
     coefs, intercepts = np.zeros((len(lambdas), p)), np.zeros(len(lambdas))
     most = 0
@@ -86,6 +87,8 @@ def _fit_path(X: np.ndarray, y: np.ndarray, members: list[np.ndarray], weights: 
             shrink = step * lam * weights
             factor = np.where(norms > shrink, 1.0 - shrink / np.maximum(norms, 1e-300), 0.0)
             new_beta = new_beta * np.repeat(factor, sizes)
+            if float(np.dot(z_beta - new_beta, new_beta - beta)) + (z_b0 - new_b0) * (new_b0 - b0) > 0:
+                t = 1.0  # adaptive restart (O'Donoghue & Candès 2015): drop the momentum when it points uphill
             t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
             z_beta = new_beta + (t - 1) / t_next * (new_beta - beta)
             z_b0 = new_b0 + (t - 1) / t_next * (new_b0 - b0)
@@ -114,7 +117,7 @@ class GroupLassoSelector(BaseSelector):
     _accepts_groups = True
 
     def __init__(self, n_lambdas: int = 30, lambda_min_ratio: float = 0.01, cv: int = 5, rule: str = "1se",
-                 group_of: dict[str, str] | None = None, max_iter: int = 500, tol: float = 1e-5,
+                 group_of: dict[str, str] | None = None, max_iter: int = 500, tol: float = 1e-4,
                  random_state: int | None = 0) -> None:
         self.n_lambdas = n_lambdas
         self.lambda_min_ratio = lambda_min_ratio
