@@ -1,7 +1,7 @@
 """Benchmark of the model-choice rules against the true posterior of the demo generator.
 
 Usage: python benchmarks/bench_model_choice.py [--seeds 1 2 3 4 5] [--n-center1 3000] [--n-center2 1500]
-                                               [--inner-splits 5] [--json FILE]
+                                               [--inner-splits 5] [--json FILE] [--summarize FILE]
 
 For each cohort seed: ``make_demo_cohort(n_center1, n_center2, seed)``, the demo design (7:3 patient-grouped
 training / internal split in centre 1, centre 2 external), both ``positive_first`` tasks, the seven classifiers
@@ -139,7 +139,13 @@ def main() -> None:
     parser.add_argument("--inner-splits", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="append each seed's figures to this JSON-lines file")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp"))
+    parser.add_argument("--summarize", type=Path, default=None,
+                        help="only print the summary of the seeds saved in this JSON-lines file (from --json)")
     args = parser.parse_args()
+    if args.summarize is not None:
+        lines = args.summarize.read_text(encoding="utf-8").splitlines()
+        _summary([json.loads(line) for line in lines if line.strip()])
+        return
     results = []
     for seed in args.seeds:
         result = run_seed(seed, args.n_center1, args.n_center2, args.inner_splits, args.workdir)
