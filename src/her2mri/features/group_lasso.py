@@ -71,7 +71,8 @@ def _fit_path(X: np.ndarray, y: np.ndarray, members: list[np.ndarray], weights: 
     sizes = np.array([len(m) for m in members])
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     X = X[:, order]
-    top = float(np.linalg.eigvalsh(X.T @ X)[-1]) if p else 0.0  # ‖X‖₂², from the small p × p Gram matrix
+    gram = X.T @ X if p <= n else X @ X.T  # ‖X‖₂² from the smaller Gram matrix
+    top = float(np.linalg.eigvalsh(gram)[-1]) if p else 0.0
     step = 4.0 * n / max(top + n, 1e-12)  # 1/L of the loss incl. the intercept
     beta, b0 = np.zeros(p), float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))
     coefs, intercepts = np.zeros((len(lambdas), p)), np.zeros(len(lambdas))
