@@ -107,8 +107,8 @@ def test_selector_empty_selection_keeps_best_feature(selector) -> None:  # noqa:
 
 
 def test_selectors_registry_names() -> None:
-    assert set(SELECTORS) == {"random_forest", "lasso", "correlation", "univariate", "gbdt", "stepwise", "shap",
-                              "mrmr", "reliability"}
+    assert set(SELECTORS) == {"random_forest", "lasso", "group_lasso", "correlation", "univariate", "gbdt", "stepwise",
+                              "shap", "mrmr", "reliability"}
 
 
 def test_bh_adjust_matches_r() -> None:

@@ -26,6 +26,7 @@ SEEDS = (11, 12, 13, 14)
 SELECTOR_PARAMS = {
     "random_forest": {"k": 10, "n_estimators": 50},
     "lasso": {"Cs": 4, "cv": 3},
+    "group_lasso": {"n_lambdas": 8, "cv": 3, "lambda_min_ratio": 0.1, "max_iter": 200},
     "correlation": {"threshold": 0.8},
     "univariate": {"alpha": 0.05},
     "gbdt": {"k": 10, "n_estimators": 10, "max_depth": 2},

@@ -207,8 +207,21 @@ class ModelBundle:
             P[:, 2] = probabilities["positive_vs_negative"]
         return P
 
+    @property
+    def call_rule(self) -> str:
+        """The three-class call rule of the study that built the bundle (``thresholds`` unless configured)."""
+        three = ((self.config or {}).get("tasks") or {}).get("three_class") or {}
+        return str(three.get("call") or "thresholds")
+
     def _calls(self, probabilities: Mapping[str, np.ndarray], n: int) -> list[str]:
         stages = [self.task_models[name] for name in self.stages]
+        if self.hierarchy is not None:
+            from her2mri.models.three_class import three_class_call
+
+            first, second = stages
+            calls = three_class_call(probabilities[first.task], probabilities[second.task], self.hierarchy,
+                                     rule=self.call_rule, thresholds=(first.threshold, second.threshold))
+            return [str(c) for c in calls]
         first = stages[0]
         calls = np.where(probabilities[first.task] >= first.threshold, first.positive_label, "")
         if len(stages) > 1:

@@ -5,6 +5,7 @@ name            class                       source
 ==============  ==========================  ==========================================
 random_forest   RandomForestSelector        paper 000 (random-forest selection)
 lasso           LassoSelector               paper 004 (LASSO)
+group_lasso     GroupLassoSelector          paper 004 (LASSO keeping/dropping a categorical variable whole)
 correlation     CorrelationFilter           paper 001 (Pearson > 0.80 filter)
 univariate      UnivariateFilter            papers 001 (p < 0.05), 002 (p < 0.1), 004 (FDR)
 gbdt            GbdtSelector                paper 001 (GBDT)
@@ -18,6 +19,7 @@ reliability     ReliabilityFilter           paper 001 (ICC > 0.75 between reader
 from __future__ import annotations
 
 from her2mri.features.embedded import GbdtSelector, LassoSelector, RandomForestSelector, ShapSelector
+from her2mri.features.group_lasso import GroupLassoSelector
 from her2mri.features.filters import CorrelationFilter, ReliabilityFilter, UnivariateFilter
 from her2mri.features.mrmr import MrmrSelector
 from her2mri.features.stepwise import StepwiseLogisticSelector
@@ -27,6 +29,7 @@ __all__ = ["SELECTORS"]
 SELECTORS: dict[str, type] = {
     "random_forest": RandomForestSelector,
     "lasso": LassoSelector,
+    "group_lasso": GroupLassoSelector,
     "correlation": CorrelationFilter,
     "univariate": UnivariateFilter,
     "gbdt": GbdtSelector,

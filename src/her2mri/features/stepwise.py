@@ -10,7 +10,9 @@ multivariable LR on LASSO-selected variables, takes p < 0.1 into stepwise regres
 3. stepwise on the candidates: ``criterion="aic"`` removes (``direction="backward"``) — and, with ``"both"``,
    also re-adds — the feature whose change lowers the AIC most, until no move lowers it (R ``MASS::stepAIC``);
    ``criterion="pvalue"`` removes the largest Wald p above ``stay_alpha`` and (``"both"``) adds the smallest
-   p below ``entry_alpha``.
+   p below ``entry_alpha``;
+4. optional final step (``final_alpha``, e.g. 0.05 as in paper 004): backward elimination of the term with the
+   largest Wald p until every kept term has p < ``final_alpha``.
 
 Fits that fail (perfect separation, singular Hessian) count as infinitely bad (AIC = +inf).
 Learned: ``candidates_`` (names after the screen), ``pvalues_`` (final Wald p, NaN for dropped), ``aic_``,
@@ -60,6 +62,7 @@ class StepwiseLogisticSelector(BaseSelector):
         direction: Literal["backward", "both"] = "backward",
         max_features: int | None = None,
         max_steps: int = 100,
+        final_alpha: float | None = None,
     ) -> None:
         self.entry_alpha = entry_alpha
         self.stay_alpha = stay_alpha
@@ -67,6 +70,7 @@ class StepwiseLogisticSelector(BaseSelector):
         self.direction = direction
         self.max_features = max_features
         self.max_steps = max_steps
+        self.final_alpha = final_alpha
 
     def _check_params(self) -> None:
         if self.criterion not in ("aic", "pvalue"):
@@ -74,6 +78,10 @@ class StepwiseLogisticSelector(BaseSelector):
             raise FitError(msg)
         if self.direction not in ("backward", "both"):
             msg = f"The 'direction' parameter of StepwiseLogisticSelector must be 'backward' or 'both'. Got {self.direction!r} instead."
+            raise FitError(msg)
+        if self.final_alpha is not None and not 0 < float(self.final_alpha) < 1:
+            msg = (f"The 'final_alpha' parameter of StepwiseLogisticSelector must be None or a level in (0, 1). "
+                   f"Got {self.final_alpha!r} instead.")
             raise FitError(msg)
 
     def _select(self, X: np.ndarray, y: np.ndarray | None, **fit_params: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +117,12 @@ class StepwiseLogisticSelector(BaseSelector):
             current, aic, pv = move
             if not current:
                 break
+        while self.final_alpha is not None and current:
+            finite = np.where(np.isfinite(pv), pv, 1.0)
+            if finite.max() < self.final_alpha:
+                break
+            current = [k for i, k in enumerate(current) if i != int(np.argmax(finite))]
+            aic, pv = logit_fit(X[:, current], yb) if current else (_null_aic(yb), np.array([]))
         if current:
             mask[current] = True
             self.pvalues_[current] = pv

@@ -40,7 +40,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from her2mri.exceptions import ConfigError
 
-__all__ = ["MODELS", "ModelSpec", "make_model"]
+__all__ = ["CLASS_WEIGHT_PARAMETER", "MODELS", "ModelSpec", "apply_class_weight", "make_model"]
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,28 @@ def make_model(name: str, random_state: int | None = None) -> ClassifierMixin:
         msg = f"Unknown model {name!r}; accepted: {', '.join(MODELS)} (or 'auto' in build_pipeline)."
         raise ConfigError(msg)
     return MODELS[name].make(random_state)
+
+
+#: the classifier parameter that carries class weights (``None``: the classifier takes none)
+CLASS_WEIGHT_PARAMETER: dict[str, str | None] = {
+    "lr": "class_weight", "dt": "class_weight", "svm": "estimator__class_weight", "rf": "class_weight",
+    "knn": None, "mlp": None, "gbdt": None,
+}
+
+
+def apply_class_weight(pipeline: Any, classifier: str, class_weight: str | None) -> Any:
+    """Set ``class_weight`` on the pipeline's ``model`` step (``"balanced"``: weights n / (2 · n_class)).
+
+    The weights are computed by the classifier from the labels it is fitted on, so inside every training fold from
+    that fold's labels only. Balanced weights move the predicted probabilities towards 0.5 for the minority class:
+    the ranking (AUC) barely changes but calibration-in-the-large does (see docs/models.md).
+    """
+    if class_weight is None:
+        return pipeline
+    parameter = CLASS_WEIGHT_PARAMETER.get(classifier)
+    if parameter is None:
+        accepted = sorted(k for k, v in CLASS_WEIGHT_PARAMETER.items() if v)
+        message = (f"class_weight: classifier '{classifier}' takes no class weights; got class_weight "
+                   f"{class_weight!r}; accepted with: {', '.join(accepted)}.")
+        raise ConfigError(message)
+    return pipeline.set_params(**{f"model__{parameter}": class_weight})

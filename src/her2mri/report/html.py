@@ -12,6 +12,7 @@ from her2mri.report import model_sections as ms
 from her2mri.report import study_sections as ss
 from her2mri.report.blocks import Section, StudyData, get, load_study, safe_section
 from her2mri.report.imaging_section import imaging_section
+from her2mri.report.selection_section import model_choice_section, selection_path_section
 from her2mri.report.table1 import table1_section
 
 __all__ = ["SECTION_ORDER", "build_sections", "render_html", "render_report"]
@@ -26,6 +27,8 @@ SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section | None]], ...
     ("roc", "ROC curves", ms.roc_section),
     ("metrics", "Diagnostic performance", ms.metrics_section),
     ("delong", "Pairwise DeLong tests", ms.delong_section),
+    ("model-choice", "Model choice", model_choice_section),
+    ("selection-path", "Variable selection: LASSO path", selection_path_section),
     ("calibration", "Calibration", ms.calibration_section),
     ("decision-curves", "Decision curves", ms.decision_curve_section),
     ("shap", "Model explanation (SHAP)", ms.shap_section),

@@ -209,8 +209,17 @@ def _models_paragraph(results: Mapping[str, Any], models: list[dict[str, Any]]) 
     selection = config.get("selection")
     if isinstance(selection, Mapping) and selection.get("metric"):
         chosen = selection.get("model")
-        text += (f" The reported model was fixed in the configuration ({label_model(chosen)})." if chosen else
-                 " The best model per task was chosen by cross-validated AUC on the training set, never on validation data.")
+        rule = selection.get("rule")
+        how = {
+            "simplest": (" The reported model per task was the simplest model (logistic regression first, then "
+                         "trees, k-NN, SVM, neural network and ensembles) unless a more complex one had a higher "
+                         "training out-of-fold AUC by a paired DeLong test (Holm-adjusted p < "
+                         f"{selection.get('alpha', 0.05)}), chosen on the training set only, never on validation data."),
+            "one_se": (" The reported model per task was the first listed model whose training out-of-fold AUC was "
+                       "within one DeLong standard error of the highest, chosen on the training set only."),
+        }.get(str(rule), " The best model per task was chosen by cross-validated AUC on the training set, never on "
+                         "validation data.")
+        text += f" The reported model was fixed in the configuration ({label_model(chosen)})." if chosen else how
     rules = {m.get("threshold_rule") for t in tasks.values() for m in (t.get("models") or {}).values()
              if isinstance(m, Mapping)}
     if "youden_on_training" in rules:

@@ -375,7 +375,9 @@ def nomogram_section(data: StudyData) -> Section:
         nomo = build_nomogram(spec)
         labels = [label_variable(t.feature) for t in nomo.terms]
         title = label_task(name, task.get("title"))
-        caption = (f"{title}: nomogram of the multivariable logistic model (probability of HER2-{task.get('positive', 'positive')}); "
+        source = (f"the evaluated {label_model(spec.get('model', ''))} model" if spec.get("source") == "evaluated model"
+                  else "the multivariable logistic model")
+        caption = (f"{title}: nomogram of {source} (probability of HER2-{task.get('positive', 'positive')}); "
                    f"{fmt_num(nomo.scale, 1)} points per unit of log-odds.")
         section.blocks += [heading(title), figures([figure(draw_nomogram(nomo, labels), caption, name=f"nomogram-{name}", wide=True)])]
     if not section.blocks:
@@ -404,11 +406,20 @@ def odds_ratio_section(data: StudyData) -> Section:
             bounds = (t.get("odds_ratio"), t.get("or_ci_low"), t.get("or_ci_high"))
             if label != "Intercept" and finite(bounds) and min(float(b) for b in bounds) > 0:
                 forest.append((label, *(float(b) for b in bounds)))
+        logistic = task.get("logistic") or {}
+        firth = str(logistic.get("method", "")).startswith("Firth")
+        evaluation = "; ".join(f"{label_set(s)} AUC {fmt_estimate(v)}" for s, v in (logistic.get("evaluation") or {}).items())
+        note = ("Firth penalised likelihood (" + str(logistic.get("firth_reason") or "sparse levels or separation")
+                + "): profile penalised-likelihood 95% CIs and penalised likelihood-ratio p-values"
+                if firth else "Wald tests and Wald 95% CIs")
+        note += "; categorical terms against their reference level."
+        if logistic.get("source") == "refit":
+            note += (f" Refit on the inputs with the largest coefficients in the evaluated {label_model(logistic.get('model', ''))} "
+                     f"model, not that model itself{'; its own performance: ' + evaluation if evaluation else ''}.")
         section.blocks.append(table(["Term", "β", "SE", "Odds ratio (95% CI)", "p"], rows,
                                     caption=f"{label_task(name, task.get('title'))}: multivariable logistic regression "
                                             "(training set).",
-                                    note="Wald tests and Wald 95% CIs; categorical terms against their reference level.",
-                                    name=f"odds-ratios-{name}"))
+                                    note=note, name=f"odds-ratios-{name}"))
         if forest:
             section.blocks.append(figures([figure(fg.forest_figure(forest, label_task(name, task.get("title"))),
                                                   f"{label_task(name, task.get('title'))}: odds ratios of the multivariable "

@@ -322,8 +322,11 @@ def three_class_section(data: StudyData) -> Section:
     if not sets:
         return _none("three-class", "Three-class results", "three-class composition not computed (binary-only cohort?)")
     section = Section(id="three-class", title="Three-class results (HER2-zero / low / positive)",
-                      lead=f"Hierarchy: {str(three.get('hierarchy', MISSING)).replace('_', ' ')}; predicted class = "
-                           "largest composed probability.")
+                      lead=f"Hierarchy: {str(three.get('hierarchy', MISSING)).replace('_', ' ')}; " + (
+                          "predicted class = largest composed probability (arg-max)." if three.get("call_rule") == "argmax"
+                          else "predicted class at each stage's training Youden threshold ("
+                          + ", ".join(f"{label_task(t)} {fmt_num(v, 3)}" for t, v in (three.get("thresholds") or {}).items())
+                          + "), the rule predict and the web app use."))
     items, rows = [], []
     for s, block in sets.items():
         labels = block.get("labels") or ["zero", "low", "positive"]
@@ -332,12 +335,18 @@ def three_class_section(data: StudyData) -> Section:
             items.append(figure(fg.confusion_figure(labels, cm, label_set(s)), f"Confusion matrix — {label_set(s)}.",
                                 name=f"confusion-{s}"))
         ovr = block.get("ovr_auc") or {}
+        recall = block.get("recall") or {}
         rows.append([label_set(s), *[fmt_estimate(ovr.get(lab)) for lab in labels], fmt_num(block.get("macro_auc")),
-                     fmt_estimate(block.get("accuracy"))])
+                     fmt_estimate(block.get("accuracy")),
+                     *[(f"{fmt_num((recall.get(lab) or {}).get('recall'), 2)} ({(recall.get(lab) or {}).get('correct', '—')}/"
+                        f"{(recall.get(lab) or {}).get('n', '—')})") if recall.get(lab) else "—" for lab in labels]])
     if items:
         section.blocks.append(figures(items))
-    section.blocks.append(table(["Set", "AUC zero vs rest", "AUC low vs rest", "AUC positive vs rest", "Macro AUC", "Accuracy"],
-                                rows, caption="One-vs-rest AUCs of the composed three-class probabilities.", name="three-class-table"))
+    section.blocks.append(table(["Set", "AUC zero vs rest", "AUC low vs rest", "AUC positive vs rest", "Macro AUC", "Accuracy",
+                                 "Recall zero", "Recall low", "Recall positive"],
+                                rows, caption="One-vs-rest AUCs of the composed three-class probabilities; accuracy and "
+                                              "per-class recall (called / lesions of the class) of the three-class call.",
+                                name="three-class-table"))
     return section
 
 

@@ -114,20 +114,128 @@ def _full_rank(design: pd.DataFrame) -> pd.DataFrame:
     return design[kept]
 
 
-def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Multivariable LR (her2mri.stats.logistic_regression) on the LR model's strongest inputs + nomogram data.
+def _apply_design(frame: pd.DataFrame, terms: list[dict[str, Any]], fill: dict[str, Any]) -> pd.DataFrame:
+    """The refit's design columns on any set: training medians / modes fill gaps, training levels only."""
+    parts: dict[str, np.ndarray] = {}
+    for term in terms:
+        column = term["feature"]
+        values = frame[column]
+        if term["kind"] == "numeric":
+            parts[column] = values.astype(float).fillna(fill[column]).to_numpy(dtype=float)
+            continue
+        text = values.map({1.0: "yes", 0.0: "no"}) if term.get("binary") else values.astype(object)
+        text = text.where(text.notna(), fill[column]).astype(str)
+        for name in term["columns"]:
+            parts[name] = (text == name.split("=", 1)[1]).to_numpy(dtype=float)
+    return pd.DataFrame(parts, index=frame.index)
 
-    The inputs are the cohort columns behind the LR model's non-zero coefficients (at most 8, largest
-    absolute standardised coefficient first), refitted unpenalised on the raw training values so that odds
-    ratios are per unit / versus the most frequent level.
+
+def _evaluate_refit(context: StudyContext, state: TaskState, predictor: Any) -> dict[str, Any]:
+    """AUC (DeLong CI) of the refit on every set of the design (training: apparent, not out-of-fold)."""
+    from her2mri import stats
+
+    out: dict[str, Any] = {}
+    for set_name, rows in context.design.sets.items():
+        eligible = rows[state.mask[rows]]
+        y = state.labels[eligible]
+        if len(np.unique(y)) < 2:
+            continue
+        result = stats.auc_ci(y, predictor(context.frame.iloc[eligible]),
+                              conf_level=context.config.statistics.conf_level)
+        out[set_name] = {"estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
+                         "apparent": set_name == "train"}
+    return out
+
+
+def _probe_nomogram(context: StudyContext, state: TaskState, name: str) -> dict[str, Any] | None:
+    """Nomogram of the evaluated (penalised) logistic pipeline itself, read off by probing it column by column.
+
+    The pipeline is additive on the log-odds scale (imputation, z-scores and one-hot coding are per column), so
+    one numeric column changes the linear predictor by a constant per unit and one categorical column by a
+    constant per level; both are measured against a reference case (training medians / most frequent levels).
+    """
+    from her2mri.study.blocks import column_kinds
+
+    model = state.models[name]
+    pipeline = model.pipeline
+    if not hasattr(pipeline, "decision_function"):
+        return None
+    frame = context.frame
+    rows = context.design.train[state.mask[context.design.train]]
+    train = frame.iloc[rows][list(model.columns)]
+    kinds = column_kinds(frame, [c for c in model.columns if c in frame.columns])
+    reference = {}
+    for column in model.columns:
+        values = train[column]
+        if pd.api.types.is_numeric_dtype(values) and column not in kinds.get("binary", []) + kinds.get("categorical", []):
+            reference[column] = float(values.median()) if values.notna().any() else 0.0
+        else:
+            mode = values.dropna().mode()
+            reference[column] = mode.iloc[0] if len(mode) else np.nan
+    base = pd.DataFrame([reference], columns=list(model.columns))
+
+    def lp(batch: pd.DataFrame) -> np.ndarray:
+        return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+
+    lp0 = float(lp(base)[0])
+    intercept = lp0
+    terms: list[dict[str, Any]] = []
+    for column in model.columns:
+        if column == "center" and "center" not in state.columns[name]:
+            continue
+        values = train[column]
+        if column in kinds.get("numeric", []):
+            probe = pd.concat([base, base], ignore_index=True)
+            probe[column] = [reference[column], reference[column] + 1.0]
+            change = lp(probe)
+            coef = float(change[1] - change[0])
+            if abs(coef) < 1e-12:
+                continue
+            intercept -= coef * reference[column]
+            terms.append({"feature": column, "kind": "numeric", "coef": coef,
+                          "range": [float(values.min()), float(values.max())]})
+            continue
+        levels = [level for level in values.dropna().unique().tolist()]
+        if len(levels) < 2:
+            continue
+        probe = pd.concat([base] * len(levels), ignore_index=True)
+        probe[column] = pd.Series(levels, dtype=object if values.dtype == object else values.dtype)
+        effect = lp(probe) - lp0
+        if np.ptp(effect) < 1e-12:
+            continue
+        label = (lambda v: "yes" if v == 1 else "no") if column in kinds.get("binary", []) else str
+        terms.append({"feature": column, "kind": "categorical", "reference": label(reference[column]),
+                      "levels": {label(level): float(e) for level, e in zip(levels, effect, strict=True)}})
+    if not terms:
+        return None
+    return {"model": name, "source": "evaluated model", "intercept": intercept, "terms": terms, "link": "logit",
+            "note": f"read off the evaluated {name} pipeline (penalised, standardised inputs) by probing each input; "
+                    "its performance is that model's"}
+
+
+def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Odds-ratio table and nomogram of a task's logistic model; never silently dropped.
+
+    Nomogram: read off the *evaluated* logistic pipeline (the chosen model when it is logistic, else the first
+    logistic model), so its predictions are that model's. Odds ratios with CIs need an unpenalised fit on raw
+    values: the cohort columns behind the logistic model's largest coefficients (at most 8) are refitted on the
+    training lesions, by maximum likelihood or — when a level is sparse (fewer than 5 lesions of a class) or the
+    classes are (quasi-)separated — by Firth's penalised likelihood. The refit is labelled as such, and evaluated
+    (AUC with CI on every set) so that what is shown is measured too.
     """
     from her2mri import stats
+    from her2mri.stats.firth import firth_logistic_regression, needs_firth
     from her2mri.study.blocks import column_kinds
 
     name = _lr_model(context, state)
     if name is None:
         return None, None
     model = state.models[name]
+    nomogram = None
+    try:
+        nomogram = _probe_nomogram(context, state, name)
+    except (ValueError, TypeError, KeyError) as exc:
+        context.warn(f"Nomogram of {name} for task {state.name} not drawn: {exc}")
     columns = [c for c in model.columns if c != "center" or "center" in state.columns[name]]
     weights: dict[str, float] = {}
     for feature in model.selected_features:
@@ -136,36 +244,60 @@ def logistic_and_nomogram(context: StudyContext, state: TaskState) -> tuple[dict
             weights[owner] = max(weights.get(owner, 0.0), abs(float(feature["coefficient"])))
     chosen = [c for c, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))][:8]
     if not chosen:
-        return None, None
+        return None, json_safe(nomogram)
     frame = context.frame
     rows = context.design.train[state.mask[context.design.train]]
     train = frame.iloc[rows]
-    design, terms = _design_matrix(train, chosen, column_kinds(frame, chosen))
+    kinds = column_kinds(frame, chosen)
+    design, terms = _design_matrix(train, chosen, kinds)
     design = _full_rank(design)
-    terms = [dict(t, columns=[c for c in t["columns"] if c in design.columns]) for t in terms]
-    terms = [t for t in terms if t["columns"]]
-    try:
-        result = stats.logistic_regression(design.reset_index(drop=True), state.labels[rows])
-    except FitError as exc:
-        context.warn(f"Multivariable logistic regression for task {state.name} not reported: {exc}")
-        return None, None
-    table = result.to_frame()
-    records = json_safe(table.to_dict(orient="records"))
-    coef = dict(zip(table["term"].astype(str), table["coef"].astype(float), strict=False))
-    intercept = next((coef[k] for k in coef if k.lower() in ("intercept", "const", "(intercept)")), 0.0)
-    nomogram_terms = []
+    terms = [dict(t, columns=[c for c in t["columns"] if c in design.columns],
+                  binary=t["feature"] in kinds["binary"]) for t in terms]
+    terms = [t for t in terms if t["kind"] == "numeric" or t["columns"]]
+    design = design.reset_index(drop=True)
+    y = state.labels[rows]
+    fill: dict[str, Any] = {}
     for term in terms:
+        values = train[term["feature"]]
         if term["kind"] == "numeric":
-            nomogram_terms.append({"feature": term["feature"], "kind": "numeric",
-                                   "coef": coef.get(term["feature"]), "range": term["range"]})
+            fill[term["feature"]] = float(values.astype(float).median())
         else:
-            levels = {term["reference"]: 0.0}
-            levels.update({col.split("=", 1)[1]: coef.get(col) for col in term["columns"]})
-            nomogram_terms.append({"feature": term["feature"], "kind": "categorical",
-                                   "reference": term["reference"], "levels": levels})
-    logistic = {"model": name, "terms": records, "n": int(len(rows)),
-                "note": "unpenalised refit on the LR model's strongest inputs, raw training values"}
-    nomogram = {"model": name, "intercept": intercept, "terms": nomogram_terms, "link": "logit"}
+            text = values.map({1.0: "yes", 0.0: "no"}) if term["binary"] else values.astype(object)
+            fill[term["feature"]] = str(text.mode().iloc[0]) if text.notna().any() else "missing"
+    sparse = needs_firth(design, y)
+    method, reason = "maximum likelihood", None
+    result: Any = None
+    if not sparse:
+        try:
+            result = stats.logistic_regression(design, y)
+        except FitError as exc:
+            reason = f"maximum likelihood failed: {exc}"
+    else:
+        reason = f"sparse levels (fewer than 5 lesions of a class): {sparse}"
+    if result is None:
+        try:
+            result = firth_logistic_regression(design, y)
+            method = "Firth penalised likelihood"
+        except FitError as exc:
+            context.warn(f"Multivariable logistic regression for task {state.name}: Firth refit failed too: {exc}")
+            return ({"model": name, "terms": [], "method": "none", "error": str(exc)}, json_safe(nomogram))
+    table = result.to_frame()
+    coef = dict(zip(table["term"].astype(str), table["coef"].astype(float), strict=False))
+    intercept = coef.get("(Intercept)", 0.0)
+    kept = [c for c in table["term"].astype(str) if c != "(Intercept)"]
+
+    def predictor(sub: pd.DataFrame) -> np.ndarray:
+        X = _apply_design(sub, terms, fill)
+        return intercept + X[kept].to_numpy(dtype=float) @ np.array([coef[k] for k in kept])
+
+    evaluation = _evaluate_refit(context, state, predictor)
+    ci_note = ("profile penalised-likelihood 95% CIs and penalised likelihood-ratio tests" if method.startswith("Firth")
+               else "Wald tests and Wald 95% CIs")
+    logistic = {"model": name, "source": "refit", "method": method, "firth_reason": reason,
+                "terms": json_safe(table.to_dict(orient="records")), "n": int(len(rows)),
+                "variables": [t["feature"] for t in terms], "evaluation": json_safe(evaluation),
+                "note": (f"refit ({method}) on the {len(terms)} inputs with the largest coefficients in the evaluated "
+                         f"{name} model, raw training values; {ci_note}; its own AUC on each set is given")}
     return logistic, json_safe(nomogram)
 
 

@@ -58,7 +58,7 @@ def build_predictions(context: StudyContext) -> pd.DataFrame:
             "task": "three_class", "model": "hierarchy", "is_chosen": True,
             "eligible": np.isin(category[rows], labels) if category is not None else False,
             "p_zero": probabilities[:, 0], "p_low": probabilities[:, 1], "p_positive": probabilities[:, 2],
-            "call": labels[np.argmax(probabilities, axis=1)],
+            "call": getattr(context, "three_class_calls", {}).get(set_name, labels[np.argmax(probabilities, axis=1)]),
             "true_label": category[rows] if category is not None else None,
         }))
     if not parts:

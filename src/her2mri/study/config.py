@@ -80,6 +80,7 @@ class CohortSection(_Section):
 
 class ThreeClassSection(_Section):
     hierarchy: Literal["positive_first", "zero_first"] = "positive_first"
+    call: Literal["thresholds", "argmax"] = "thresholds"  # see her2mri.models.three_class
 
 
 class TasksSection(_Section):
@@ -152,7 +153,7 @@ BLOCK_DEFAULTS: dict[str, BlockSpec] = {
 
 class SelectorStep(_Section):
     method: Literal[
-        "random_forest", "lasso", "correlation", "univariate", "gbdt", "stepwise", "shap", "mrmr", "reliability"
+        "random_forest", "lasso", "group_lasso", "correlation", "univariate", "gbdt", "stepwise", "shap", "mrmr", "reliability"
     ]
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -164,6 +165,16 @@ class ModelSpecConfig(_Section):
     classifier: Literal[CLASSIFIERS] = "lr"  # type: ignore[valid-type]
     tuning: bool = True
     grid: dict[str, list[Any]] | None = None
+    class_weight: Literal["balanced"] | None = None
+    features_from: str | None = None
+
+    @model_validator(mode="after")
+    def _class_weight_supported(self) -> ModelSpecConfig:
+        if self.class_weight is not None and self.classifier in ("knn", "mlp", "gbdt", "auto"):
+            message = (f"model '{self.name}': classifier '{self.classifier}' takes no class weights "
+                       "(class_weight); accepted with: lr, dt, svm, rf.")
+            raise ValueError(message)
+        return self
 
     @field_validator("blocks", mode="before")
     @classmethod
@@ -198,9 +209,12 @@ class StatisticsSection(_Section):
 
 
 class SelectionSection(_Section):
+    """How a task's reported model is chosen (see :mod:`her2mri.study.choice`)."""
+
     model: str | None = None
     metric: Literal["cv_auc"] = "cv_auc"
-    rule: Literal["best", "one_se"] = "best"
+    rule: Literal["simplest", "one_se", "best"] = "simplest"
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
 
 
 class InterpretabilitySection(_Section):
@@ -268,6 +282,32 @@ class StudyConfig(_Section):
         if isinstance(value, dict) and isinstance(value.get("names"), str):
             return {**value, "names": [value["names"]]}
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _features_from(cls, data: Any) -> Any:
+        """``features_from: <model>``: take that model's blocks and selectors (run again inside this model's folds
+        with the same seed, so the final fit keeps the same variables as the named model)."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            return data
+        models = [dict(m) if isinstance(m, dict) else m for m in data["models"]]
+        by_name = {m.get("name"): m for m in models if isinstance(m, dict)}
+        for model in models:
+            if not isinstance(model, dict) or model.get("features_from") is None:
+                continue
+            source = by_name.get(model["features_from"])
+            if source is None or source is model or source.get("features_from") is not None:
+                message = (f"model '{model.get('name')}': features_from '{model['features_from']}' must name another "
+                           f"model that has no features_from itself; models: {sorted(map(str, by_name))}.")
+                raise ValueError(message)
+            if model.get("selectors") or "blocks" in model:
+                message = (f"model '{model.get('name')}': features_from takes blocks and selectors from "
+                           f"'{model['features_from']}'; remove this model's own blocks/selectors.")
+                raise ValueError(message)
+            for key in ("blocks", "selectors"):
+                if key in source:
+                    model[key] = source[key]
+        return {**data, "models": models}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StudyConfig:

@@ -2,8 +2,8 @@
 
 Training and internal validation (7:3, patient-grouped) within centre 1, centre 2 as the external set; both
 tasks of the ``positive_first`` hierarchy (HER2-positive vs negative, then HER2-low vs zero) composed into the
-three-class output; all seven classifiers tuned by inner cross-validation, the chosen one by the one-standard-error
-rule on training out-of-fold AUC (logistic regression is listed first); 2,000-resample bootstrap CIs; SHAP;
+three-class output; all seven classifiers tuned by inner cross-validation, the chosen one by the `simplest` rule
+(logistic regression unless a more complex model beats it beyond noise on training out-of-fold AUC); 2,000-resample bootstrap CIs; SHAP;
 conformal sets; survival by model score; the HTML report. ``fast=True`` keeps the design but uses 200
 resamples and three classifiers (a quick look, not for reporting).
 """
@@ -37,7 +37,7 @@ def demo_config_dict(*, fast: bool = False, hierarchy: str = "positive_first") -
                    "inner_splits": 3 if fast else 5},
         "models": [{"name": name, "classifier": name, "blocks": ["clinical", "birads", "quantitative"]}
                    for name in models],
-        "selection": {"rule": "one_se"},
+        "selection": {"rule": "simplest"},
         "statistics": {"n_bootstrap": 200 if fast else 2000},
         "interpretability": {"shap": True},
         "subgroups": {"columns": ["lesion_type", "center", "menopausal_status"]},

@@ -108,8 +108,10 @@ def delong_block(
     })
 
 
-def ovr_three_class(labels: np.ndarray, probabilities: np.ndarray, conf_level: float) -> dict[str, Any]:
-    """One-vs-rest AUCs (DeLong CIs), macro AUC and confusion matrix of a three-class probability matrix."""
+def ovr_three_class(labels: np.ndarray, probabilities: np.ndarray, conf_level: float,
+                    predicted: np.ndarray | None = None) -> dict[str, Any]:
+    """One-vs-rest AUCs (DeLong CIs), macro AUC, confusion matrix and per-class recall of a three-class
+    probability matrix; the calls are ``predicted`` (see :mod:`her2mri.models.three_class`), else the arg-max."""
     classes = ("zero", "low", "positive")
     labels = np.asarray(labels, dtype=object)
     ovr: dict[str, Any] = {}
@@ -122,7 +124,10 @@ def ovr_three_class(labels: np.ndarray, probabilities: np.ndarray, conf_level: f
             aucs.append(auc.estimate)
         else:
             ovr[name] = None
-    predicted = np.asarray(classes, dtype=object)[np.argmax(probabilities, axis=1)]
+    if predicted is None:
+        predicted = np.asarray(classes, dtype=object)[np.argmax(probabilities, axis=1)]
+    predicted = np.asarray(predicted, dtype=object)
+    from her2mri.models.three_class import class_recall
     matrix = [[int(np.sum((labels == t) & (predicted == p))) for p in classes] for t in classes]
     correct = int(np.sum(predicted == labels))
     accuracy = _estimate(stats.proportion_ci(correct, len(labels))) if len(labels) else None
@@ -130,4 +135,5 @@ def ovr_three_class(labels: np.ndarray, probabilities: np.ndarray, conf_level: f
         "labels": list(classes), "n": int(len(labels)), "ovr_auc": ovr,
         "macro_auc": float(np.mean(aucs)) if aucs else None, "confusion_matrix": matrix,
         "confusion_rows": "true", "confusion_columns": "predicted", "accuracy": accuracy,
+        "recall": class_recall(labels, predicted),
     })

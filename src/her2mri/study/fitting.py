@@ -48,12 +48,13 @@ class FittedModel:
 def _build(classifier: str, spec: ModelSpecConfig, kinds: dict[str, list[str]], harmonize: dict[str, Any] | None,
            config: StudyConfig, seed: int) -> Any:
     from her2mri.models.pipeline import build_pipeline
+    from her2mri.models.registry import apply_class_weight
 
-    return build_pipeline(
+    return apply_class_weight(build_pipeline(
         numeric=kinds["numeric"], categorical=kinds["categorical"], binary=kinds["binary"],
         selectors=[(step.method, dict(step.params)) for step in spec.selectors], model=classifier,
         harmonize=harmonize, random_state=seed,
-    )
+    ), classifier, spec.class_weight)
 
 
 def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig) -> list[dict[str, Any]]:

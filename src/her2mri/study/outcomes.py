@@ -33,21 +33,26 @@ def step_three_class(context: StudyContext) -> str:
     if three is None:
         return "skipped (tasks.three_class not configured)"
     from her2mri.models.tasks import HIERARCHIES, compose_three_class
+    from her2mri.models.three_class import three_class_call
 
     first, second = (context.tasks[name] for name in HIERARCHIES[three.hierarchy])
     frame = context.frame
+    thresholds = (first.thresholds[first.best], second.thresholds[second.best])
     out: dict[str, Any] = {"hierarchy": three.hierarchy, "tasks": list(HIERARCHIES[three.hierarchy]),
-                           "models": {first.name: first.best, second.name: second.best}, "sets": {}}
+                           "models": {first.name: first.best, second.name: second.best}, "sets": {},
+                           "call_rule": three.call, "thresholds": {first.name: thresholds[0], second.name: thresholds[1]}}
     for set_name, rows in context.design.sets.items():
         p_first = first.scores[first.best][set_name]
         p_second = second.scores[second.best][set_name]
         probabilities = compose_three_class(p_first, p_second, three.hierarchy)
         context.three_class[set_name] = probabilities
+        calls = three_class_call(p_first, p_second, three.hierarchy, rule=three.call, thresholds=thresholds)
+        context.three_class_calls = {**getattr(context, "three_class_calls", {}), set_name: calls}
         keep = _three_level_rows(frame, rows)
         labels = frame["her2_category"].to_numpy(dtype=object)[rows][keep]
         if keep.sum() == 0:
             continue
-        metrics = ovr_three_class(labels, probabilities[keep], context.config.statistics.conf_level)
+        metrics = ovr_three_class(labels, probabilities[keep], context.config.statistics.conf_level, predicted=calls[keep])
         metrics["n_excluded"] = int((~keep).sum())
         out["sets"][set_name] = metrics
     context.document["three_class"] = json_safe(out)

@@ -187,7 +187,7 @@ def _job(context: StudyContext, state: Any, spec: Any) -> Any:
     return ModelJob(
         task=state.name, spec=spec, config=context.config, frame=frame[needed], mask=state.mask,
         labels=state.labels, columns=list(columns), kinds=column_kinds(frame, columns), harmonize=harmonize,
-        plan=context.design, seed=context.seed_for(state.name, spec.name),
+        plan=context.design, seed=context.seed_for(state.name, spec.features_from or spec.name),
     )
 
 
@@ -226,27 +226,20 @@ def step_models(context: StudyContext) -> str:
 
 
 def _choose_model(config: Any, state: Any, y_train: np.ndarray) -> tuple[str, str]:
-    """The task's chosen model and the rule that chose it, from training out-of-fold scores only.
+    """The task's chosen model and why, from training out-of-fold scores only (see :mod:`.choice`)."""
+    from her2mri.study.choice import choose_model
 
-    ``best``: highest out-of-fold AUC. ``one_se`` (the one-standard-error rule): the first model, in the config's
-    order, whose out-of-fold AUC is within one DeLong standard error of the highest — list simpler models first
-    and a more flexible one is chosen only when its advantage exceeds the noise of the comparison.
-    """
-    if config.selection.model:
-        return config.selection.model, "configured (selection.model)"
-    cv_auc = {s.name: float(np.nan_to_num(state.models[s.name].cv_auc, nan=-1.0)) for s in config.models}
-    best = max(config.models, key=lambda s: cv_auc[s.name]).name
-    if config.selection.rule == "best":
-        return best, "highest training out-of-fold AUC"
-    from her2mri.stats import delong_covariance
+    choice = choose_model(y_train, {s.name: state.models[s.name].oof_scores for s in config.models},
+                          {s.name: state.models[s.name].family for s in config.models},
+                          rule=config.selection.rule, alpha=config.selection.alpha, configured=config.selection.model)
+    state.choice = choice.to_dict()
+    return choice.chosen, choice.reason
 
-    oof = state.models[best].oof_scores
-    if len(np.unique(y_train)) < 2 or not np.all(np.isfinite(oof)):
-        return best, "highest training out-of-fold AUC (one-SE rule not computable)"
-    _, covariance = delong_covariance(y_train, oof)
-    se = float(np.sqrt(max(covariance[0, 0], 0.0)))
-    chosen = next(s.name for s in config.models if cv_auc[s.name] >= cv_auc[best] - se)
-    return chosen, f"first listed model within one standard error ({se:.3f}) of the highest training out-of-fold AUC"
+
+def _selection_paths(pipeline: Any) -> list[dict[str, Any]]:
+    from her2mri.features.group_lasso import selection_paths
+
+    return selection_paths(pipeline)
 
 
 def step_evaluation(context: StudyContext) -> str:
@@ -267,6 +260,7 @@ def step_evaluation(context: StudyContext) -> str:
                 "blocks": list(spec.blocks), "selectors": [s.model_dump() for s in spec.selectors],
                 "n_input_columns": len(model.columns), "tuned": model.tuned, "cv_auc": model.cv_auc,
                 "hyperparameters": model.hyperparameters, "selected_features": model.selected_features,
+                "selection_path": _selection_paths(model.pipeline),
                 "threshold": threshold, "threshold_rule": "youden_on_training",
                 "threshold_source": "training out-of-fold scores", "sets": {},
             }
@@ -281,6 +275,7 @@ def step_evaluation(context: StudyContext) -> str:
             block["models"][spec.name] = json_safe(entry)
         state.best, block["best_model_rule"] = _choose_model(config, state, y_train)
         block["best_model"] = state.best
+        block["model_choice"] = json_safe(getattr(state, "choice", None))
         block["delong"] = {}
         for set_name, rows in plan.sets.items():
             eligible = state.mask[rows]

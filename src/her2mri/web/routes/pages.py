@@ -132,7 +132,10 @@ def _shown(schema: Any, feature: str, prediction: Any) -> str:
 
 
 def _decision_text(bundle: ModelBundle, prediction: Any) -> str:
-    """How the call was reached at the thresholds, stage by stage (it need not be the largest probability)."""
+    """How the call was reached: at the thresholds, stage by stage (it need not be the largest probability), or —
+    for a bundle whose three-class call rule is ``argmax`` — as the largest composed probability."""
+    if bundle.has_three_class and bundle.call_rule == "argmax":
+        return f"largest composed probability → {prediction.call}"
     tasks = {t.task: t for t in prediction.tasks}
     steps = []
     for name in bundle.stages:

@@ -1,0 +1,167 @@
+"""Benchmark of the model-choice rules against the true posterior of the demo generator.
+
+Usage: python benchmarks/bench_model_choice.py [--seeds 1 2 3 4 5] [--n-center1 3000] [--n-center2 1500]
+                                               [--inner-splits 5] [--json FILE] [--summarize FILE]
+
+For each cohort seed: ``make_demo_cohort(n_center1, n_center2, seed)``, the demo design (7:3 patient-grouped
+training / internal split in centre 1, centre 2 external), both ``positive_first`` tasks, the seven classifiers
+tuned by inner CV exactly as the study runs them, plus logistic regression given exactly the generator's
+informative variables for the task (``EVIDENCE`` of :mod:`her2mri.cohort._demo_model`, with the status columns derived from them). Figures per task and set
+(internal, external): ratio = AUC / true-posterior AUC on the same lesions, for the model chosen by each rule
+(``simplest``, ``one_se``, ``best``, chosen among the seven only), for every single model, for plain LR on all
+inputs and for LR on the informative variables; and the paired DeLong p-value of the chosen model against the
+best single model of the run on the internal set (best = highest AUC on that set, an oracle no rule can know).
+The last lines print the means over seeds and the goal checks. Timings are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from her2mri.cohort._demo_model import EVIDENCE
+from her2mri.cohort.demo import make_demo_cohort
+from her2mri.stats import delong_test
+from her2mri.study import config_from_dict
+from her2mri.study.analysis import true_task_score
+from her2mri.study.choice import choose_model
+from her2mri.study.demo import ALL_MODELS, demo_config_dict
+from her2mri.study.runner import StudyContext
+from her2mri.study import stages
+
+TASKS = ("positive_vs_negative", "low_vs_zero")
+SETS = ("internal", "external:center2")
+# cohort columns derived deterministically from an informative variable (status cut-offs); a linear model needs
+# them to represent the generator's step-shaped effects of the percentages
+DERIVED = {"er_percent": ("er_status", "er_low", "hr_status"), "pr_percent": ("pr_status", "hr_status"),
+           "ki67_percent": ("ki67_status",)}
+
+
+def _informative(kinds: tuple[str, ...]) -> list[str]:
+    base = [v for v, kind in EVIDENCE.items() if kind in kinds]
+    return sorted(set(base) | {d for v in base for d in DERIVED.get(v, ())})
+
+
+INFORMATIVE = {"positive_vs_negative": _informative(("positive", "both")), "low_vs_zero": _informative(("low", "both"))}
+
+
+def _config(csv: Path, inner_splits: int) -> Any:
+    config = demo_config_dict()
+    config.update({
+        "cohort": {"path": str(csv)}, "n_jobs": 1,
+        "blocks": {f"info_{task}": {"columns": cols} for task, cols in INFORMATIVE.items()},
+        "statistics": {"n_bootstrap": 0}, "interpretability": {"shap": False}, "report": {"enabled": False},
+    })
+    config["design"]["inner_splits"] = inner_splits
+    config["models"] = [*config["models"], *[
+        {"name": f"lr_info_{i}", "classifier": "lr", "blocks": [f"info_{task}"]} for i, task in enumerate(TASKS)]]
+    return config_from_dict(config, source="<bench>")
+
+
+def run_seed(seed: int, n1: int, n2: int, inner_splits: int, workdir: Path) -> dict[str, Any]:
+    csv = workdir / f"demo_{seed}.csv"
+    make_demo_cohort(n_center1=n1, n_center2=n2, seed=seed).to_csv(csv, index=False)
+    context = StudyContext(config=_config(csv, inner_splits), out_dir=None)
+    context.document = {"provenance": {}, "cohort": {}, "design": {}, "tasks": {}, "warnings": []}
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in ("cohort", "tasks", "design", "models"):
+            getattr(stages, f"step_{step}")(context)
+    fit_s = time.perf_counter() - start
+    frame, plan = context.frame, context.design
+    out: dict[str, Any] = {"seed": seed, "fit_seconds": fit_s, "tasks": {}}
+    for index, task in enumerate(TASKS):
+        state = context.tasks[task]
+        train = plan.train[state.mask[plan.train]]
+        y_train = state.labels[train]
+        oof = {m: state.models[m].oof_scores for m in ALL_MODELS}
+        families = {m: state.models[m].family for m in ALL_MODELS}
+        chosen = {rule: choose_model(y_train, oof, families, rule=rule) for rule in ("simplest", "one_se", "best")}
+        truth = true_task_score(frame, state.task.positive, tuple(state.task.negative))
+        block: dict[str, Any] = {"chosen": {r: c.chosen for r, c in chosen.items()},
+                                 "choice": chosen["simplest"].to_dict(), "sets": {}}
+        for set_name in SETS:
+            rows = plan.sets[set_name]
+            eligible = state.mask[rows]
+            y = state.labels[rows][eligible]
+            true_auc = float(roc_auc_score(y, truth[rows][eligible]))
+            scores = {m: state.scores[m][set_name][eligible] for m in [*ALL_MODELS, f"lr_info_{index}"]}
+            ratio = {m: float(roc_auc_score(y, s)) / true_auc for m, s in scores.items()}
+            best_single = max(ALL_MODELS, key=lambda m: ratio[m])
+            c = chosen["simplest"].chosen
+            p = 1.0 if c == best_single else delong_test(y, scores[c], scores[best_single]).pvalue
+            block["sets"][set_name] = {
+                "true_auc": true_auc, "ratio": ratio, "lr_informative": ratio[f"lr_info_{index}"],
+                "chosen_ratio": {r: ratio[ch.chosen] for r, ch in chosen.items()},
+                "best_single": best_single, "p_chosen_vs_best_single": p,
+            }
+        out["tasks"][task] = block
+    return out
+
+
+def _summary(results: list[dict[str, Any]]) -> None:
+    print("\nmeans over seeds", [r["seed"] for r in results])
+    for task in TASKS:
+        for set_name in SETS:
+            rows = [r["tasks"][task]["sets"][set_name] for r in results]
+            mean = {m: float(np.mean([row["ratio"][m] for row in rows])) for m in ALL_MODELS}
+            chosen = {rule: float(np.mean([row["chosen_ratio"][rule] for row in rows]))
+                      for rule in ("simplest", "one_se", "best")}
+            info = float(np.mean([row["lr_informative"] for row in rows]))
+            best_model = max(mean, key=mean.get)
+            worst_p = min(row["p_chosen_vs_best_single"] for row in rows)
+            print(f"  {task:<22}{set_name:<18} chosen(simplest) {chosen['simplest']:.4f}  one_se {chosen['one_se']:.4f}"
+                  f"  best {chosen['best']:.4f}  | LR all {mean['lr']:.4f}  LR informative {info:.4f}  "
+                  f"best single model {best_model} {mean[best_model]:.4f}  | min p(chosen vs per-run best) "
+                  f"{worst_p:.3f}")
+            goals = {
+                ">= best single model": chosen["simplest"] >= mean[best_model] - 1e-12,
+                ">= LR all": chosen["simplest"] >= mean["lr"] - 1e-12,
+                "within 0.005 of LR informative": chosen["simplest"] >= info - 0.005,
+                "never p < 0.05 vs per-run best (internal)": set_name != "internal" or worst_p >= 0.05,
+            }
+            print("    goals: " + "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in goals.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--n-center1", type=int, default=3000)
+    parser.add_argument("--n-center2", type=int, default=1500)
+    parser.add_argument("--inner-splits", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None, help="append each seed's figures to this JSON-lines file")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp"))
+    parser.add_argument("--summarize", type=Path, default=None,
+                        help="only print the summary of the seeds saved in this JSON-lines file (from --json)")
+    args = parser.parse_args()
+    if args.summarize is not None:
+        lines = args.summarize.read_text(encoding="utf-8").splitlines()
+        _summary([json.loads(line) for line in lines if line.strip()])
+        return
+    results = []
+    for seed in args.seeds:
+        result = run_seed(seed, args.n_center1, args.n_center2, args.inner_splits, args.workdir)
+        results.append(result)
+        print(f"seed {seed}: models fitted in {result['fit_seconds']:.0f} s")
+        for task, block in result["tasks"].items():
+            print(f"  {task}: chosen {block['chosen']}")
+            for set_name, row in block["sets"].items():
+                single = "  ".join(f"{m} {v:.3f}" for m, v in row["ratio"].items())
+                print(f"    {set_name:<18} true AUC {row['true_auc']:.3f}  ratios: {single}  "
+                      f"p(chosen vs {row['best_single']}) {row['p_chosen_vs_best_single']:.3f}")
+        if args.json is not None:
+            with args.json.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(result, default=float) + "\n")
+    _summary(results)
+
+
+if __name__ == "__main__":
+    main()
