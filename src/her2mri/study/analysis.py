@@ -268,7 +268,7 @@ def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str
     """For the task's chosen model: Hosmer–Lemeshow per set, decision curves with bootstrap bands and the
     clinical-impact curve per set, and Harrell's optimism-corrected AUC / calibration slope / Brier on the
     training set (the fitted pipeline refitted on bootstrap samples; the number of resamples is
-    ``statistics.n_bootstrap / 10``, between 20 and 200)."""
+    ``statistics.n_bootstrap / 20``, between 20 and 100)."""
     import warnings
 
     from her2mri import stats
@@ -281,7 +281,7 @@ def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str
     groups_all = frame["patient_id"].astype(str).to_numpy()
     out: dict[str, Any] = {"model": state.best, "sets": {}}
     thresholds = _curve_thresholds()
-    n_boot = int(min(200, max(20, settings.n_bootstrap // 10))) if settings.n_bootstrap > 0 else 0
+    n_boot = int(min(100, max(20, settings.n_bootstrap // 20))) if settings.n_bootstrap > 0 else 0
     for set_name, rows in context.design.sets.items():
         eligible = state.mask[rows]
         y = state.labels[rows][eligible]
