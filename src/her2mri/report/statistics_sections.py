@@ -180,6 +180,7 @@ def _calibration_blocks(data: StudyData) -> list[dict[str, Any]]:
         opt = extra.get("optimism") or {}
         metrics = list(opt.get("metrics") or [])
         if metrics:
+            model = label_model(opt.get("model") or extra.get("model", ""))
             resamples = opt.get("n_resamples")
             for i, metric in enumerate(metrics):
                 label = {"auc": "AUC", "slope": "Calibration slope", "brier": "Brier score"}.get(metric, metric)
@@ -197,8 +198,9 @@ def _calibration_blocks(data: StudyData) -> list[dict[str, Any]]:
                             name="hosmer-lemeshow", numeric_from=3))
     if opt_rows:
         blocks.append(table(["Task", "Model", "Metric", "Apparent", "Optimism", "Corrected"], opt_rows,
-                            caption="Optimism-corrected performance of the chosen models on the training set.",
-                            note=f"Harrell's bootstrap ({fmt_value(resamples)} patient resamples): the pipeline, with "
+                            caption="Optimism-corrected performance of the logistic models on the training set.",
+                            note=f"Harrell's bootstrap ({fmt_value(resamples)} patient resamples) of each task's logistic "
+                                 "model (the chosen one when it is logistic): the pipeline, with "
                                  "its chosen hyper-parameters, refitted on each resample; optimism = performance on the "
                                  "resample − on the original data; corrected = apparent − mean optimism "
                                  "(rms::validate).",

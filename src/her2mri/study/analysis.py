@@ -266,9 +266,9 @@ def table1_extras(context: StudyContext, variables: list[str]) -> str:
 
 def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str, Any]:
     """For the task's chosen model: Hosmer–Lemeshow per set, decision curves with bootstrap bands and the
-    clinical-impact curve per set, and Harrell's optimism-corrected AUC / calibration slope / Brier on the
-    training set (the fitted pipeline refitted on bootstrap samples; the number of resamples is
-    ``statistics.n_bootstrap / 20``, between 20 and 100)."""
+    clinical-impact curve per set, and Harrell's optimism-corrected AUC / calibration slope / Brier of the task's
+    logistic model on the training set (its fitted pipeline refitted on ``statistics.optimism_resamples`` bootstrap
+    samples). Decision-curve bands use ``statistics.n_bootstrap / 20`` resamples (10 to 100)."""
     import warnings
 
     from her2mri import stats
@@ -281,7 +281,7 @@ def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str
     groups_all = frame["patient_id"].astype(str).to_numpy()
     out: dict[str, Any] = {"model": state.best, "sets": {}}
     thresholds = _curve_thresholds()
-    n_boot = int(min(100, max(20, settings.n_bootstrap // 20))) if settings.n_bootstrap > 0 else 0
+    n_boot = int(min(100, max(10, settings.n_bootstrap // 20))) if settings.n_bootstrap > 0 else 0
     for set_name, rows in context.design.sets.items():
         eligible = state.mask[rows]
         y = state.labels[rows][eligible]
@@ -306,18 +306,23 @@ def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str
                                     "n_high_risk_with_event": impact.n_high_risk_with_event,
                                     "population": impact.population}
         out["sets"][set_name] = entry
-    out["optimism"] = _optimism(context, state, n_boot)
+    out["optimism"] = _optimism(context, state, settings.optimism_resamples)
     return json_safe(out)
 
 
 def _optimism(context: StudyContext, state: TaskState, n_boot: int) -> dict[str, Any]:
+    """Optimism correction of the task's logistic model (the chosen one if it is logistic; rms::validate is a
+    regression-model method, and refitting a forest or boosted trees a hundred times is not worth its cost)."""
     import warnings
 
     from her2mri import stats
 
-    model = state.models[state.best]
+    name = _lr_model(context, state)
+    if name is None:
+        return {"note": "no logistic-regression model in this study: optimism correction not computed"}
     if n_boot == 0:
-        return {"note": "statistics.n_bootstrap is 0: optimism correction not computed"}
+        return {"note": "statistics.optimism_resamples is 0: optimism correction not computed"}
+    model = state.models[name]
     train = context.design.train
     rows = train[state.mask[train]]
     frame = context.frame
@@ -328,9 +333,9 @@ def _optimism(context: StudyContext, state: TaskState, n_boot: int) -> dict[str,
             warnings.simplefilter("ignore")
             result = stats.optimism_corrected(model.pipeline, X, y, n_resamples=n_boot,
                                               groups=frame["patient_id"].astype(str).to_numpy()[rows],
-                                              random_state=context.seed_for(state.name, state.best, "optimism"))
+                                              random_state=context.seed_for(state.name, name, "optimism"))
     except Exception as exc:  # noqa: BLE001 - the refit can fail on a bootstrap sample; report why
         return {"note": f"optimism correction not computed ({type(exc).__name__}: {exc})"}
-    return {"metrics": list(result.metrics), "apparent": result.apparent, "optimism": result.optimism,
+    return {"model": name, "metrics": list(result.metrics), "apparent": result.apparent, "optimism": result.optimism,
             "corrected": result.corrected, "n_resamples": result.n_resamples, "n": result.n,
             "method": "Harrell's bootstrap optimism correction (rms::validate), chosen hyper-parameters fixed"}
