@@ -358,7 +358,8 @@ def reader_agreement(reads: pd.DataFrame, conf_level: float = 0.95) -> list[dict
     frame = frame.assign(condition=condition, reader_id=frame["reader_id"].astype(str),
                          lesion_id=frame["lesion_id"].astype(str))
     descriptors = [c for c in frame.columns if c not in _READ_COLUMNS
-                   and not pd.api.types.is_float_dtype(frame[c]) and frame[c].notna().any()]
+                   and not pd.api.types.is_float_dtype(frame[c]) and frame[c].notna().any()
+                   and (frame.groupby("reader_id")[c].nunique() > 1).any()]  # not a per-reader attribute
     out: list[dict[str, Any]] = []
     for column in descriptors:
         for cond, part in frame.groupby("condition", sort=True):
