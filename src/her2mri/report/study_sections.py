@@ -557,6 +557,10 @@ def harmonisation_section(data: StudyData) -> Section:
                                                              for k in keys]], rows,
                                         caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
                                         name="drift-table", numeric_from=2))
+    if not section.blocks:
+        return _none("harmonisation", "Harmonisation and drift",
+                     "harmonisation was configured but no test set had both classes for the with/without comparison, "
+                     "and there is no external set for drift")
     return section
 
 
