@@ -12,12 +12,13 @@ seeds 001 and 002 report:
 * **Radiomics** (seed 001): eight PyRadiomics-named features for each of T2 (``t2__``), DWI b1000 (``dwi__``),
   early DCE (``dce_early__``) and late DCE (``dce_late__``). HER2-positive (hence FISH-positive within IHC 2+)
   shifts three features per sequence by 0.50 (T2), 0.80 (DWI, early DCE) and 0.95 (late DCE) units (the true
-  value's SD is about 1.2–1.4, before reader error), the paper's ordering of single-sequence performance (T2 weakest, late DCE strongest); a shared heterogeneity
-  factor makes features collinear, so the correlation filter has work to do.
+  value's SD is about 1.2–1.4, before reader error), the paper's ordering of single-sequence performance (T2
+  weakest, late DCE strongest); a shared heterogeneity factor makes features collinear, so the correlation filter
+  has work to do.
 * **Two readers**: every value is a reader's measurement of the lesion's true value with a feature-specific
   measurement error. Reader 1 segmented every lesion (the table's values); reader 2 re-segmented a random 35 % of
   lesions, as in seed 001, and :data:`demo_icc` holds the per-feature ICC(2,1) of the two readers
-  (:func:`her2mri.imaging.feature_icc`). ICCs span 0.45–0.97, so seed 001's ICC > 0.75 filter removes some
+  (:func:`her2mri.imaging.feature_icc`). ICCs span 0.44–0.97, so seed 001's ICC > 0.75 filter removes some
   features, two of them informative.
 
 The cohort's ``true_p_*`` columns are the posterior given the *cohort table's* features only; these columns add
