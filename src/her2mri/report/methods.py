@@ -240,7 +240,7 @@ def _statistics_paragraph(config: Mapping[str, Any]) -> str:
              "(dcurves::dca), the optimal DCA threshold being the one of largest net-benefit gain over both. For each "
              "task's chosen model the Hosmer–Lemeshow test (ResourceSelection::hoslem.test), a bootstrap band of the "
              "decision curve and the clinical-impact curve (rmda) are shown")
-    optimism = stats.get("optimism_resamples", 50)
+    optimism = stats.get("optimism_resamples", 20)
     if optimism:
         text += (f"; the logistic model's AUC, calibration slope and Brier score are corrected for optimism by "
                  f"{optimism} bootstrap refits (Harrell; rms::validate)")

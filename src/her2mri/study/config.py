@@ -202,7 +202,7 @@ class StatisticsSection(_Section):
     delong_correction: Literal["none", "holm", "bonferroni", "bh"] = "holm"
     calibration_bins: int = Field(10, ge=2, le=50)
     table1_correction: Literal["none", "bh", "bonferroni"] = "bh"
-    optimism_resamples: int = Field(50, ge=0, le=2000)
+    optimism_resamples: int = Field(20, ge=0, le=2000)
 
 
 class SelectionSection(_Section):
