@@ -240,6 +240,12 @@ def _task(frame: pd.DataFrame, name: str, rng: np.random.Generator, preds: list[
                 "roc_curve": {"fpr": np.round(f, 4).tolist(), "tpr": np.round(t, 4).tolist()},
                 "calibration": cal, "calibration_curve": curve, "decision_curve": dca, "optimal_dca_threshold": opt,
             }
+            if s != "train":  # a fixed-width stand-in for the bootstrap interval (the layout is what is tested)
+                auc = spec["sets"][s]["auc"]
+                spec["sets"][s]["auc_bootstrap"] = {
+                    "estimate": auc["estimate"], "ci_low": max(0.0, auc["estimate"] - 0.07),
+                    "ci_high": min(1.0, auc["estimate"] + 0.06), "n_resamples": 2000,
+                    "method": "patient-grouped stratified bootstrap (percentile) of AUC"}
             for i in np.flatnonzero(m):
                 preds.append({"lesion_id": sub.loc[i, "lesion_id"], "patient_id": sub.loc[i, "patient_id"],
                               "center": sub.loc[i, "center"], "set": s, "task": name, "model": model,
@@ -419,20 +425,35 @@ def main() -> None:
             s: {"coverage": 0.9 + 0.01 * i, "coverage_by_class": {"zero": 0.88, "low": 0.91, "positive": 0.93},
                 "mean_set_size": 1.4 + 0.1 * i, "singleton_fraction": 0.62 - 0.05 * i} for i, s in enumerate(SETS[1:])}},
         "reader_study": {
-            "task": "positive_vs_negative", "set": "external:center2", "design": "fully crossed, 2 readers, 2 modalities",
-            "readers": [
-                {"reader": "Radiologist 1 (senior)", "modality": "unaided", "auc": {"estimate": 0.62, "ci_low": 0.53, "ci_high": 0.71},
-                 "sensitivity": {"estimate": 0.84, "ci_low": 0.72, "ci_high": 0.97}, "specificity": {"estimate": 0.46, "ci_low": 0.37, "ci_high": 0.55}},
-                {"reader": "Radiologist 1 (senior)", "modality": "with model", "auc": {"estimate": 0.80, "ci_low": 0.72, "ci_high": 0.88},
-                 "sensitivity": {"estimate": 0.88, "ci_low": 0.70, "ci_high": 0.98}, "specificity": {"estimate": 0.62, "ci_low": 0.55, "ci_high": 0.70}},
-                {"reader": "Radiologist 2 (junior)", "modality": "unaided", "auc": {"estimate": 0.58, "ci_low": 0.48, "ci_high": 0.67},
-                 "sensitivity": {"estimate": 0.78, "ci_low": 0.66, "ci_high": 0.91}, "specificity": {"estimate": 0.43, "ci_low": 0.34, "ci_high": 0.53}},
-                {"reader": "Radiologist 2 (junior)", "modality": "with model", "auc": {"estimate": 0.77, "ci_low": 0.68, "ci_high": 0.86},
-                 "sensitivity": {"estimate": 0.83, "ci_low": 0.66, "ci_high": 0.97}, "specificity": {"estimate": 0.61, "ci_low": 0.54, "ci_high": 0.69}}],
-            "mrmc": {"method": "Obuchowski–Rockette with Hillis df (RJafroc equivalent)", "estimate": 0.185, "ci_low": 0.08,
-                     "ci_high": 0.29, "statistic": 14.2, "df": 11.3, "pvalue": 0.0029},
+            "task": "positive_vs_negative", "model": "lr", "score_kind": "probability", "threshold": 0.5,
+            "calls": "threshold", "n_lesions": 120, "n_pos": 40, "n_neg": 80, "readers": ["R1", "R2"],
+            "conf_level": 0.95,
+            "per_reader": [
+                {"reader_id": r, "condition": c, "n": 120, "n_pos": 40, "n_neg": 80, "auc": a, "auc_ci_low": a - 0.09,
+                 "auc_ci_high": a + 0.08, "sensitivity": se, "sensitivity_ci_low": se - 0.12,
+                 "sensitivity_ci_high": se + 0.09, "specificity": sp, "specificity_ci_low": sp - 0.09,
+                 "specificity_ci_high": sp + 0.08, "accuracy": 0.6, "tp": 30, "fp": 40, "tn": 40, "fn": 10}
+                for r, c, a, se, sp in (("R1", "unaided", 0.62, 0.84, 0.46), ("R1", "aided", 0.80, 0.88, 0.62),
+                                        ("R2", "unaided", 0.58, 0.78, 0.43), ("R2", "aided", 0.77, 0.83, 0.61))],
+            "comparisons": [
+                {"reader_id": r, "n": 120, "auc_unaided": u, "auc_aided": a, "estimate": a - u, "ci_low": a - u - 0.08,
+                 "ci_high": a - u + 0.08, "statistic": 3.1, "pvalue": 0.002, "sensitivity_change": 0.04,
+                 "specificity_change": 0.16, "method": "paired DeLong"}
+                for r, u, a in (("R1", 0.62, 0.80), ("R2", 0.58, 0.77))],
+            "mrmc": {"summary": {"comparison": "aided - unaided", "estimate": 0.185, "ci_low": 0.08, "ci_high": 0.29,
+                                 "statistic": 14.2, "df": 11.3, "pvalue": 0.0029,
+                                 "method": "Obuchowski–Rockette with Hillis df (RJafroc equivalent)",
+                                 "cov_method": "jackknife"}, "detail": {}},
+            "agreement": [
+                {"descriptor": "her2_call", "condition": "unaided", "readers": "R1 vs R2", "n": 120, "estimate": 0.71,
+                 "ci_low": 0.60, "ci_high": 0.82, "interpretation": "substantial", "method": "Cohen's kappa"}],
+            "notes": [],
         },
         "harmonisation": {
+            "enabled": True, "by": "center", "eb": True, "use_unlabelled_external": True,
+            "tasks": {"positive_vs_negative": {"model": "lr", "sets": {"external:center2": {
+                "with_combat": {"estimate": 0.74, "ci_low": 0.66, "ci_high": 0.82},
+                "without_combat": {"estimate": 0.69, "ci_low": 0.60, "ci_high": 0.78}, "delong_pvalue": 0.041}}}},
             "method": "ComBat (empirical Bayes, parametric)", "batch": "center",
             "features": [
                 {"feature": f, "before": {"center1": b1, "center2": b2}, "after": {"center1": a1, "center2": a2},

@@ -10,6 +10,7 @@ import pytest
 
 from .conftest import check_html
 from her2mri.report import render_report
+from her2mri.report.blocks import ReportSectionError
 from her2mri.report.html import SECTION_ORDER
 
 SECTION_IDS = [
@@ -60,7 +61,7 @@ def test_render_report_metrics_use_journal_formats(fixture_report: tuple[Path, s
     html = fixture_report[1]
     assert "Table 3. Performance of the models" in html
     assert "Table 4. Performance of the models" in html
-    assert "Radiologist 1 (senior), with model" in html
+    assert "AUC (bootstrap 95% CI)" in html
     assert "(0." in html  # CI "0.81 (0.76–0.86)"
     assert "–0." in html
     assert "<0.001" not in html  # escaped in HTML
@@ -102,11 +103,16 @@ def test_render_report_malformed_section_data_does_not_crash(tmp_path: Path, fix
     (study / "predictions.csv").unlink()
     for shap_file in study.glob("shap_*.csv"):
         shap_file.unlink()
-    html = render_report(study).read_text(encoding="utf-8")
+    with pytest.raises(ReportSectionError) as caught:
+        render_report(study)
+    assert {"Nomogram", "Three-class results"} <= {title for title, _ in caught.value.failed}
+    html = caught.value.path.read_text(encoding="utf-8")
     found = check_html(html)
     assert found.problems == []
     assert set(SECTION_IDS) <= set(found.ids)
     assert "schema_version 2" in html
+    assert html.count('class="section-error"') >= 2  # each failed section shows its error where it would be
+    assert "spline" in html
 
 
 def test_render_report_failed_run_shows_status(tmp_path: Path) -> None:

@@ -104,3 +104,70 @@ def test_docs_study_config_documents_every_key() -> None:
 def test_example_configs_validate(path: Path) -> None:
     config = load_config(path)
     assert config.cohort.path.name == "demo_cohort.csv"
+
+
+def test_load_config_reads_on_as_a_key_not_true(tmp_path: Path) -> None:
+    path = _write(tmp_path, "cohort: {path: c.csv, features: {path: f.csv, on: lesion_id}}\n"
+                            "tasks: [positive_vs_negative]\ninterpretability: {shap: no}\n")
+    config = load_config(path)
+    assert config.cohort.features is not None
+    assert config.cohort.features.on == "lesion_id"
+    assert config.interpretability.shap is False  # yes/no still read as booleans where one is expected
+
+
+def test_load_config_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    path = _write(tmp_path, "cohort: {path: c.csv}\ntasks: [low_vs_zero]\ndesign: {kind: split}\n"
+                            "tasks: [positive_vs_negative]\n")
+    with pytest.raises(ConfigError, match=r"key 'tasks' is given twice.*lines 2 and 4"):
+        load_config(path)
+
+
+def _reliability_config(tmp_path: Path, icc: str) -> Path:
+    return _write(tmp_path, "cohort: {path: c.csv}\ntasks: [positive_vs_negative]\nmodels:\n"
+                            "  - {name: lr, selectors: [{method: reliability, params: {icc: " + icc + "}}]}\n")
+
+
+def test_reliability_icc_file_is_read_and_checked_at_load(tmp_path: Path) -> None:
+    (tmp_path / "icc.csv").write_text("feature,sequence,estimate\nt2__a,t2,0.9\nt2__b,t2,0.5\n", encoding="utf-8")
+    config = load_config(_reliability_config(tmp_path, "icc.csv"))
+    assert config.models[0].selectors[0].params["icc"] == {"t2__a": 0.9, "t2__b": 0.5}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "not found"),
+    ("feature,value\nt2__a,0.9\n", "accepted: 'feature' and 'icc'"),
+    ("feature,icc\nt2__a,high\n", "row 2, column 'icc': got 'high'"),
+])
+def test_reliability_icc_problems_are_config_errors(tmp_path: Path, content: str | None, message: str) -> None:
+    if content is not None:
+        (tmp_path / "icc.csv").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(_reliability_config(tmp_path, "icc.csv"))
+
+
+def test_block_column_absent_from_cohort_is_an_error_naming_it() -> None:
+    import pandas as pd
+
+    from her2mri.study.blocks import resolve_blocks
+    from her2mri.study.config import BLOCK_DEFAULTS, BlockSpec
+
+    frame = pd.DataFrame({"patient_id": ["p1", "p2"], "eer": [0.5, 0.6], "adc_min": [1.0, 0.9]})
+    specs = {**BLOCK_DEFAULTS, "dce": BlockSpec(columns=["eer", "ser", "initial_enhancement"]),
+             "dki": BlockSpec(regex=["^d_app_"])}
+    with pytest.raises(ConfigError, match=r"'dce'.*\['ser', 'initial_enhancement'\] not in the cohort"):
+        resolve_blocks(frame, ["dce"], specs)
+    with pytest.raises(ConfigError, match=r"'dki'.*regex '\^d_app_' matching no column"):
+        resolve_blocks(frame, ["dki"], specs)
+    assert resolve_blocks(frame, ["quantitative"], specs) == ["eer", "adc_min"]  # built-in: absent ones skipped
+
+
+def test_block_unusable_column_is_dropped_with_a_warning_naming_it() -> None:
+    import pandas as pd
+
+    from her2mri.study.blocks import resolve_blocks
+    from her2mri.study.config import BLOCK_DEFAULTS, BlockSpec
+
+    frame = pd.DataFrame({"patient_id": ["p1", "p2"], "eer": [0.5, 0.6], "ser": [None, None]})
+    specs = {**BLOCK_DEFAULTS, "dce": BlockSpec(columns=["eer", "ser", "patient_id"])}
+    with pytest.warns(UserWarning, match=r"'dce': column\(s\) \['patient_id', 'ser'\] dropped"):
+        assert resolve_blocks(frame, ["dce"], specs) == ["eer"]

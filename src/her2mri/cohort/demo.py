@@ -8,6 +8,10 @@ are simulation truth: never use them as features. ``dfs_months``/``dfs_event`` a
 state and on T/N category) and are not part of the conditioning set.
 
 Centre 2 used other hardware: its ADC values read 0.08 ×10⁻³ mm²/s higher and its EER 0.05 lower.
+
+Image-derived columns (DKI histogram metrics, per-sequence radiomics of two readers and their ICC) are a second
+table joined on ``lesion_id``: :func:`make_demo_imaging` (see :mod:`her2mri.cohort._demo_imaging`), shipped as
+``demo_imaging.csv`` and ``demo_icc.csv`` next to the cohort (:func:`demo_imaging_path`, :func:`demo_icc_path`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from her2mri.cohort import _demo_model as m
+from her2mri.cohort._demo_imaging import make_demo_imaging
 from her2mri.cohort.model import Cohort
 from her2mri.cohort.validate import load_cohort
 
-__all__ = ["DEMO_FEATURES", "DEMO_TARGETS", "demo_cohort_path", "load_demo_cohort", "make_demo_cohort",
-           "true_posterior"]
+__all__ = ["DEMO_FEATURES", "DEMO_TARGETS", "demo_cohort_path", "demo_icc_path", "demo_imaging_path",
+           "load_demo_cohort", "make_demo_cohort", "make_demo_imaging", "true_posterior"]
 
 DEMO_TARGETS: pd.DataFrame = m.demo_targets()
 """Marginal targets of the generator per HER2 class (seed 004 training-set figures)."""
@@ -211,6 +216,16 @@ def make_demo_cohort(n_center1: int = 720, n_center2: int = 300, seed: int = 202
 def demo_cohort_path() -> Path:
     """Path of the shipped default demo cohort (``make_demo_cohort()`` written as CSV)."""
     return Path(str(resources.files("her2mri") / "data" / "demo_cohort.csv"))
+
+
+def demo_imaging_path() -> Path:
+    """Path of the shipped demo imaging table (``make_demo_imaging(make_demo_cohort())[0]`` as CSV)."""
+    return Path(str(resources.files("her2mri") / "data" / "demo_imaging.csv"))
+
+
+def demo_icc_path() -> Path:
+    """Path of the shipped two-reader ICC table of the demo imaging features (columns ``feature``, ``icc``, …)."""
+    return Path(str(resources.files("her2mri") / "data" / "demo_icc.csv"))
 
 
 @lru_cache(maxsize=1)

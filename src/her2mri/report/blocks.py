@@ -21,6 +21,8 @@ from her2mri.exceptions import Her2MriError
 from her2mri.report.formatting import MISSING
 
 __all__ = [
+    "ReportError",
+    "ReportSectionError",
     "Section",
     "StudyData",
     "figure",
@@ -37,6 +39,16 @@ class ReportError(Her2MriError, ValueError):
     """A study directory cannot be rendered (results.json missing or unreadable)."""
 
 
+class ReportSectionError(ReportError):
+    """The report was written, but one or more sections failed to render (each shown as an error in it)."""
+
+    def __init__(self, path: Path, failed: Sequence[tuple[str, str]]) -> None:
+        self.path = path
+        self.failed = tuple(failed)
+        listed = "; ".join(f"'{title}': {reason}" for title, reason in self.failed)
+        super().__init__(f"Report {path} written with {len(self.failed)} failed section(s): {listed}.")
+
+
 @dataclass
 class Section:
     id: str
@@ -44,6 +56,7 @@ class Section:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     missing: str | None = None
     lead: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,7 @@ def load_study(study_dir: str | Path) -> StudyData:
 
 def safe_section(build: Callable[[StudyData], Section | None], data: StudyData, sid: str,
                  title: str) -> Section | None:
-    """Run a section builder; a failure turns into an omitted section with the reason, never a crash.
+    """Run a section builder; a failure becomes a section marked as an error (shown in the report), never a crash.
 
     ``None`` passes through: an optional section (e.g. imaging) with nothing to show is left out of the report.
     """
@@ -117,8 +130,7 @@ def safe_section(build: Callable[[StudyData], Section | None], data: StudyData, 
             warnings.simplefilter("ignore", category=RuntimeWarning)
             return build(data)
     except Exception as exc:  # noqa: BLE001 - a report must render whatever one section's data looks like
-        reason = f"could not be drawn from this run's results ({type(exc).__name__}: {exc})"
-        return Section(id=sid, title=title, missing=reason)
+        return Section(id=sid, title=title, error=f"{type(exc).__name__}: {exc}")
 
 
 def text(content: str, *, css: str = "") -> dict[str, Any]:

@@ -129,6 +129,44 @@ def decision_curve_figure(
         return figure_to_uri(fig)
 
 
+def decision_band_figure(
+    thresholds: Sequence[float], net_benefit: Sequence[float], band_low: Sequence[float], band_high: Sequence[float],
+    net_benefit_all: Sequence[float], label: str, title: str,
+) -> str:
+    """One model's net benefit with its bootstrap band, against treat-all and treat-none."""
+    with _style():
+        fig, ax = plt.subplots(figsize=(5.2, 4.0))
+        thr = np.asarray(thresholds, dtype=float)
+        nb = np.asarray(net_benefit, dtype=float)
+        lo, hi = np.asarray(band_low, dtype=float), np.asarray(band_high, dtype=float)
+        nb_all = np.asarray(net_benefit_all, dtype=float)
+        ax.fill_between(thr, lo, hi, color=PALETTE[0], alpha=0.2, lw=0, label="95% bootstrap band")
+        ax.plot(thr, nb, lw=1.6, color=PALETTE[0], label=label)
+        ax.plot(thr, nb_all, color="0.55", lw=1.2, label="Treat all")
+        ax.axhline(0, color="black", lw=1.0, label="Treat none")
+        ymax = max(0.05, float(np.nanmax(np.r_[hi, nb, nb_all])))
+        ax.set(xlim=(0, 1), ylim=(-0.05, ymax * 1.1), xlabel="Threshold probability", ylabel="Net benefit", title=title)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=7.5, ncol=2)
+        return figure_to_uri(fig)
+
+
+def clinical_impact_figure(
+    thresholds: Sequence[float], n_high_risk: Sequence[float], n_with_event: Sequence[float], population: int,
+    event_label: str, title: str,
+) -> str:
+    """Clinical-impact curve: per ``population`` people, the number called high risk and how many have the event."""
+    with _style():
+        fig, ax = plt.subplots(figsize=(5.2, 4.0))
+        thr = np.asarray(thresholds, dtype=float)
+        ax.plot(thr, np.asarray(n_high_risk, dtype=float), color=PALETTE[1], lw=1.6, label="Called high risk")
+        ax.plot(thr, np.asarray(n_with_event, dtype=float), color=PALETTE[0], lw=1.6, ls="--",
+                label=f"Called high risk and {event_label}")
+        ax.set(xlim=(0, 1), ylim=(0, population * 1.02), xlabel="Threshold probability",
+               ylabel=f"Number per {population:,}", title=title)
+        ax.legend(loc="upper right", frameon=False, fontsize=7.5)
+        return figure_to_uri(fig)
+
+
 def delong_heatmap(names: Sequence[str], pvalues: Sequence[Sequence[float | None]], title: str) -> str:
     """Lower-triangular heatmap of pairwise DeLong p-values with the value written in each cell."""
     k = len(names)

@@ -246,9 +246,17 @@ def _statistics_paragraph(config: Mapping[str, Any]) -> str:
     bins = stats.get("calibration_bins", 10)
     text += (f". Calibration is summarised by calibration-in-the-large, slope and Brier score (rms::val.prob) and shown "
              f"in {bins} quantile bins; clinical utility by decision-curve net benefit against treat-all and treat-none "
-             "(dcurves::dca), the optimal DCA threshold being the one of largest net-benefit gain over both.")
+             "(dcurves::dca), the optimal DCA threshold being the one of largest net-benefit gain over both. For each "
+             "task's chosen model the Hosmer–Lemeshow test (ResourceSelection::hoslem.test), a bootstrap band of the "
+             "decision curve and the clinical-impact curve (rmda) are shown")
+    optimism = stats.get("optimism_resamples", 20)
+    if optimism:
+        text += (f"; the logistic model's AUC, calibration slope and Brier score are corrected for optimism by "
+                 f"{optimism} bootstrap refits (Harrell; rms::validate)")
+    text += "."
     corr = stats.get("table1_correction", "bh")
-    text += (" Table 1 compares classes with t/Mann–Whitney U or χ²/Fisher tests"
+    text += (" Table 1 compares classes with t/Mann–Whitney U (ANOVA/Kruskal–Wallis for the three HER2 classes) or "
+             "χ²/Fisher tests, and the study sets with the same tests and standardised mean differences"
              + (f", p-values adjusted by the {corr_names.get(str(corr), str(corr))} method (p.adjust)" if corr != "none" else "")
              + ".")
     survival = config.get("survival") or {}
@@ -258,7 +266,8 @@ def _statistics_paragraph(config: Mapping[str, Any]) -> str:
             str(survival.get("time", "dfs_months")), str(survival.get("time", "")).replace("_", " ").capitalize())
         text += (f" {endpoint} by model-score group (high vs low at the "
                  f"{'training median' if cut == 'median' else 'model threshold'}) uses Kaplan–Meier estimates and the "
-                 "log-rank test (survival::survfit, survival::survdiff).")
+                 "log-rank test (survival::survfit, survival::survdiff), with the Cox hazard ratio of the high-score "
+                 "group against the low-score group (survival::coxph).")
     conformal = config.get("conformal")
     if isinstance(conformal, Mapping) and conformal.get("alpha") is not None:
         text += (f" Class-conditional split conformal prediction sets target {1 - float(conformal['alpha']):.0%} coverage.")

@@ -126,9 +126,12 @@ def metrics_section(data: StudyData) -> Section:
                 thr = block.get("optimal_dca_threshold")
                 rows.append([label, *[fmt_estimate(block.get(k)) for k, _ in _METRICS], fmt_num(thr) if thr is not None else "*"])
             if reader.get("task") == name and reader.get("set") == s:
-                for r in reader.get("readers") or []:
-                    who = f"{r.get('reader', 'Reader')}" + (f", {r['modality']}" if r.get("modality") else "")
-                    rows.append([who, *[fmt_estimate(r.get(k)) for k, _ in _METRICS], "—"])
+                for r in reader.get("per_reader") or []:
+                    if not isinstance(r, Mapping):
+                        continue
+                    who = f"Reader {r.get('reader_id', '')}" + (f", {r['condition']}" if r.get("condition") else "")
+                    rows.append([who, *[fmt_estimate({"estimate": r.get(k), "ci_low": r.get(f"{k}_ci_low"),
+                                                      "ci_high": r.get(f"{k}_ci_high")}) for k, _ in _METRICS], "—"])
         if len(rows) > 0:
             counts = task.get("counts") or {}
             count_text = "; ".join(

@@ -259,6 +259,8 @@ def _survival_per_set(name: str, task: Mapping[str, Any], surv: Mapping[str, Any
         items.append(figure(fig, f"{label_task(name, task.get('title'))} — {label_set(s)}.", name=f"km-{name}-{s}",
                             size="half"))
         cox = block.get("cox") or {}
+        if "covariate" not in cox:  # results written before the group HR: the per-unit HR is not "high vs low"
+            cox = {}
         rows.append([label_set(s), fmt_value(block.get("n")), fmt_value(block.get("events")), fmt_pvalue(p),
                      fmt_estimate({"estimate": cox.get("hazard_ratio"), "ci_low": cox.get("ci_low"),
                                    "ci_high": cox.get("ci_high")}), fmt_num(cox.get("concordance"))])
@@ -270,7 +272,9 @@ def _survival_per_set(name: str, task: Mapping[str, Any], surv: Mapping[str, Any
                                     f"score group (cut-off {fmt_num(surv.get('cutoff'), 3)}, "
                                     f"{surv.get('cutoff_rule', 'fixed on the training set')}).",
                             note="Kaplan–Meier estimates; log-rank test (survival::survdiff); Cox proportional-hazards "
-                                 "hazard ratio of the high-score group (survival::coxph). " + _sentence(surv.get("note")),
+                                 "hazard ratio of the high-score group against the low-score group, the same two groups "
+                                 "as the curves and the log-rank test (survival::coxph(Surv(time, event) ~ high), Efron "
+                                 "ties). " + _sentence(surv.get("note")),
                             name=f"survival-{name}"))
     return blocks
 
@@ -320,7 +324,16 @@ def three_class_section(data: StudyData) -> Section:
     three = data.results.get("three_class") or {}
     sets = three.get("sets") or {}
     if not sets:
-        return _none("three-class", "Three-class results", "three-class composition not computed (binary-only cohort?)")
+        configured = get(data.results, "config", "tasks", "three_class")
+        status = str(get(data.results, "steps", "three_class", "status", default="") or "")
+        if configured is None:
+            reason = ("not configured: add tasks.three_class (hierarchy positive_first or zero_first) with both of the "
+                      "hierarchy's tasks to compose zero / low / positive probabilities")
+        elif get(data.results, "cohort", "is_binary_only"):
+            reason = "not computed: the cohort is binary-only (HER2 known only as positive / negative)"
+        else:
+            reason = f"not computed ({status or 'no three-class results in results.json'})"
+        return _none("three-class", "Three-class results", reason)
     section = Section(id="three-class", title="Three-class results (HER2-zero / low / positive)",
                       lead=f"Hierarchy: {str(three.get('hierarchy', MISSING)).replace('_', ' ')}; " + (
                           "predicted class = largest composed probability (arg-max)." if three.get("call_rule") == "argmax"
@@ -363,23 +376,44 @@ def subgroup_section(data: StudyData) -> Section:
             if r.get("set") != last_set:
                 last_set = r.get("set")
                 rows.append({"group": label_set(str(last_set or ""))})
+            estimable = r.get("estimable", True)
             rows.append([label_model(r.get("model", "")), label_variable(r.get("variable", "")),
                          str(r.get("level", "")).replace("_", " ").replace("nme", "NME"),
-                         fmt_value(r.get("n")), fmt_value(r.get("n_positive")), fmt_estimate(r.get("auc")),
+                         fmt_value(r.get("n")), fmt_value(r.get("n_positive")),
+                         fmt_estimate(r.get("auc")) if estimable else "not estimated",
                          fmt_estimate(r.get("sensitivity")), fmt_estimate(r.get("specificity"))])
         variables = list(dict.fromkeys(label_variable(r.get("variable", "")).lower() for r in rows_in))
-        notes, method = [], "interaction test"
+        tests: list[list[str]] = []
         for s_name, block in ((sub.get("sets") or {}) if isinstance(sub, Mapping) else {}).items():
             for test in (block.get("interactions") or []) if isinstance(block, Mapping) else []:
-                method = str(test.get("method") or method)
-                notes.append(f"{label_variable(test.get('by', '')).lower()} × score in the {label_set(s_name).lower()}: "
-                             f"p = {fmt_pvalue(test.get('pvalue'))}")
-        note = f"Heterogeneity ({method}): " + "; ".join(notes) + "." if notes else ""
+                method = str(test.get("method") or "interaction test")
+                what = ("AUC difference " + fmt_estimate(test, 3)) if "DeLong" in method else (
+                    f"χ² = {fmt_num(test.get('statistic'))}, df = {fmt_num(test.get('df'), 0)}")
+                tests.append([label_set(s_name), label_variable(test.get("by", "")), method, what,
+                              fmt_pvalue(test.get("pvalue"))])
+        minimum = sub.get("min_per_class") if isinstance(sub, Mapping) else None
+        small = any(isinstance(r, Mapping) and r.get("estimable") is False for r in rows_in)
+        note = ("Each subgroup's AUC with its DeLong 95% CI; sensitivity and specificity at the model's training "
+                "threshold (Wilson CIs).")
+        if small:
+            note += (f" 'not estimated': fewer than {minimum} lesions of a class in the subgroup "
+                     "(subgroups.min_per_class).")
         section.blocks.append(table(["Model", "Subgroup", "Level", "n", "Positive", "AUC (95% CI)", "Sensitivity", "Specificity"],
                                     rows, caption=f"{label_task(name, task.get('title'))}: performance by {', '.join(variables)}.",
-                                    note=note + (" AUC not estimable (—) when a subgroup lacks one of the classes or is very small."
-                                                 if any("—" in str(c) for r in rows if isinstance(r, list) for c in r[5:6]) else ""),
-                                    name=f"subgroups-{name}", numeric_from=3))
+                                    note=note, name=f"subgroups-{name}", numeric_from=3))
+        if tests:
+            section.blocks.append(table(["Set", "Subgroup", "Heterogeneity test", "Statistic", "p"], tests,
+                                        caption=f"{label_task(name, task.get('title'))}: does performance differ between "
+                                                "subgroups?",
+                                        note="Logistic interaction likelihood-ratio test: subgroup × logit(score) terms "
+                                             "added to a logistic model of the outcome on the score (χ², df = levels − 1). "
+                                             "Unpaired DeLong: difference of the two subgroups' AUCs (Welch t), only "
+                                             "for two-level subgroups.",
+                                        name=f"subgroup-tests-{name}", numeric_from=3))
+    for name, task in data.tasks.items():
+        sub = task.get("subgroups")
+        for note in (sub.get("notes") or []) if isinstance(sub, Mapping) else []:
+            section.blocks.append(text(f"{label_task(name, task.get('title'))}: {note}", css="note"))
     if not section.blocks:
         return _none("subgroups", "Subgroup results", "no subgroup analysis in results.json")
     return section
@@ -401,22 +435,65 @@ def conformal_section(data: StudyData) -> Section:
     return section
 
 
+def _reader_rows(reader: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for r in reader.get("per_reader") or reader.get("readers") or []:
+        if not isinstance(r, Mapping):
+            continue
+        def est(key: str, r: Mapping[str, Any] = r) -> str:
+            if isinstance(r.get(key), Mapping):
+                return fmt_estimate(r.get(key))
+            return fmt_estimate({"estimate": r.get(key), "ci_low": r.get(f"{key}_ci_low"),
+                                 "ci_high": r.get(f"{key}_ci_high")})
+        rows.append([str(r.get("reader_id", r.get("reader", ""))), str(r.get("condition", r.get("modality", ""))),
+                     fmt_value(r.get("n")), est("auc"), est("sensitivity"), est("specificity")])
+    return rows
+
+
 def reader_section(data: StudyData) -> Section:
     reader = data.results.get("reader_study") or {}
     if not reader:
         return _none("reader-study", "Reader study", "no reader study in this run")
-    section = Section(id="reader-study", title="Reader study",
-                      lead=f"{reader.get('design', '')} — {label_task(reader.get('task', ''))}, {label_set(reader.get('set', ''))}.")
-    rows = [[r.get("reader", ""), r.get("modality", ""), fmt_estimate(r.get("auc")), fmt_estimate(r.get("sensitivity")),
-             fmt_estimate(r.get("specificity"))] for r in reader.get("readers") or []]
+    lead = (f"{label_task(reader.get('task', ''))}: {fmt_value(reader.get('n_lesions'))} lesions "
+            f"({fmt_value(reader.get('n_pos'))} positive), {len(reader.get('readers') or [])} readers, read without "
+            f"and with the model ({label_model(reader.get('model', ''))}).")
+    section = Section(id="reader-study", title="Reader study", lead=lead)
+    rows = _reader_rows(reader)
     if rows:
-        section.blocks.append(table(["Reader", "Reading", "AUC (95% CI)", "Sensitivity (95% CI)", "Specificity (95% CI)"], rows,
-                                    caption="Reader performance without and with the model.", name="reader-table", numeric_from=2))
+        section.blocks.append(table(["Reader", "Reading", "Lesions", "AUC (95% CI)", "Sensitivity (95% CI)",
+                                     "Specificity (95% CI)"], rows,
+                                    caption="Reader performance without (unaided) and with (aided) the model.",
+                                    note="AUC with its DeLong CI from each reader's scores; sensitivity and specificity "
+                                         f"of the reader's calls (score ≥ {fmt_num(reader.get('threshold'))}) with Wilson CIs.",
+                                    name="reader-table", numeric_from=2))
+    comparisons = [c for c in reader.get("comparisons") or [] if isinstance(c, Mapping)]
+    if comparisons:
+        section.blocks.append(table(
+            ["Reader", "AUC unaided", "AUC aided", "Change (95% CI)", "p"],
+            [[str(c.get("reader_id", "")), fmt_num(c.get("auc_unaided"), 3), fmt_num(c.get("auc_aided"), 3),
+              fmt_estimate(c, 3), fmt_pvalue(c.get("pvalue"))] for c in comparisons],
+            caption="Per-reader change of AUC with the model.",
+            note="Paired DeLong test of each reader's aided against unaided AUC.", name="reader-comparisons"))
     mrmc = reader.get("mrmc") or {}
-    if mrmc:
-        section.blocks.append(text(f"MRMC analysis ({mrmc.get('method', 'Obuchowski–Rockette')}): AUC difference "
-                                   f"{fmt_estimate(mrmc)}, F = {fmt_num(mrmc.get('statistic'))}, df = {fmt_num(mrmc.get('df'), 1)}, "
-                                   f"p = {fmt_pvalue(mrmc.get('pvalue'))}."))
+    summary = mrmc.get("summary") if isinstance(mrmc.get("summary"), Mapping) else mrmc
+    if summary:
+        section.blocks.append(text(f"MRMC analysis ({summary.get('method', 'Obuchowski–Rockette')}, random readers and "
+                                   f"cases): AUC difference aided − unaided {fmt_estimate(summary, 3)}, "
+                                   f"F = {fmt_num(summary.get('statistic'))}, df = {fmt_num(summary.get('df'), 1)}, "
+                                   f"p = {fmt_pvalue(summary.get('pvalue'))}."))
+    kappa = [k for k in reader.get("agreement") or [] if isinstance(k, Mapping)]
+    if kappa:
+        section.blocks.append(table(
+            ["Descriptor", "Reading", "Readers", "Lesions", "Cohen's κ (95% CI)", "Agreement"],
+            [[label_variable(k.get("descriptor", "")), str(k.get("condition", "")), str(k.get("readers", "")),
+              fmt_value(k.get("n")), fmt_estimate(k, 2), str(k.get("interpretation", ""))] for k in kappa],
+            caption="Inter-reader agreement on the readers' categorical reads.",
+            note="Cohen's κ (unweighted) for each pair of readers on the lesions both read, with its asymptotic 95% CI "
+                 "(R: psych::cohen.kappa); agreement bands of Landis & Koch (< 0.2 slight, 0.21–0.40 fair, "
+                 "0.41–0.60 moderate, 0.61–0.80 substantial, > 0.80 almost perfect).",
+            name="reader-kappa", numeric_from=3))
+    for note in reader.get("notes") or []:
+        section.blocks.append(text(str(note), css="note"))
     return section
 
 
@@ -428,6 +505,22 @@ def harmonisation_section(data: StudyData) -> Section:
     if not harm and not drift:
         return _none("harmonisation", "Harmonisation and drift", "no harmonisation or drift analysis in this run")
     section = Section(id="harmonisation", title="Harmonisation and drift")
+    compare = []
+    for name, block in (harm.get("tasks") or {}).items():
+        for s_name, entry in ((block or {}).get("sets") or {}).items():
+            compare.append([label_task(name, get(data.tasks, name, "title")), label_model(block.get("model", "")),
+                            label_set(s_name), fmt_estimate(entry.get("with_combat"), 3),
+                            fmt_estimate(entry.get("without_combat"), 3), fmt_pvalue(entry.get("delong_pvalue"))])
+    if compare:
+        section.lead = (f"ComBat{' (empirical Bayes)' if harm.get('eb', True) else ''} by {harm.get('by', 'center')}, "
+                        "fitted inside each training fold.")
+        section.blocks.append(table(["Task", "Model", "Set", "AUC with ComBat (95% CI)", "AUC without ComBat (95% CI)",
+                                     "DeLong p"], compare,
+                                    caption="The chosen model refitted without harmonisation, side by side.",
+                                    note="Same model, features and seed, refitted on the training set without the ComBat "
+                                         "step; AUCs with DeLong CIs and the paired DeLong test on the same lesions. "
+                                         + _sentence(harm.get("note")),
+                                    name="combat-comparison", numeric_from=3))
     feats = harm.get("features") or []
     if feats:
         section.lead = f"{harm.get('method', 'ComBat')} by {harm.get('batch', 'centre')}."
@@ -473,6 +566,10 @@ def harmonisation_section(data: StudyData) -> Section:
                                                              for k in keys]], rows,
                                         caption=f"Distribution drift against the {label_set(drift.get('reference', 'train')).lower()}.",
                                         name="drift-table", numeric_from=2))
+    if not section.blocks:
+        return _none("harmonisation", "Harmonisation and drift",
+                     "harmonisation was configured but no test set had both classes for the with/without comparison, "
+                     "and there is no external set for drift")
     return section
 
 

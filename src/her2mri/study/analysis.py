@@ -368,3 +368,125 @@ def step_interpretability(context: StudyContext) -> str:
         done.append(f"{name} ({n_lesions}/{summary['n_requested']} lesions"
                     + (f", {len(state.models)} models" if settings.models == "all" else "") + ")")
     return f"SHAP for {', '.join(done)}"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json_safe(frame.to_dict(orient="records"))
+
+
+def table1_extras(context: StudyContext, variables: list[str]) -> str:
+    """Table 1 by the three HER2 classes (zero / low / positive) per set, and the sets compared with each other
+    (training vs validation, seed 004's Table 1), into ``results["table1_three_group"]`` / ``["table1_by_set"]``."""
+    from her2mri import stats
+
+    frame = context.frame
+    correction = context.config.statistics.table1_correction
+    variables = [v for v in variables if v in frame.columns]
+    if not variables:
+        return "no Table 1 variables"
+    done = []
+    if "her2_category" in frame.columns:
+        three: dict[str, Any] = {}
+        for set_name, rows in context.design.sets.items():
+            if set_name == "cv":
+                continue
+            sub = frame.iloc[rows]
+            sub = sub.loc[sub["her2_category"].isin(["zero", "low", "positive"]), [*variables, "her2_category"]]
+            present = [g for g in ("zero", "low", "positive") if (sub["her2_category"] == g).sum() >= 2]
+            if len(present) < 2:
+                continue
+            sub = sub.loc[sub["her2_category"].isin(present)]
+            result = stats.table1(sub, group="her2_category", variables=variables, correction=correction,
+                                  group_order=present)
+            three[set_name] = {"groups": present, "counts": {g: int((sub["her2_category"] == g).sum()) for g in present},
+                               "rows": _records(result.to_frame())}
+        if three:
+            context.document["table1_three_group"] = three
+            done.append("three-group")
+    sets = {name: rows for name, rows in context.design.sets.items() if name != "cv"}
+    if len(sets) >= 2:
+        frames = {name: frame.iloc[rows][variables] for name, rows in sets.items()}
+        result = stats.table1_by_set(frames, variables=variables, correction=correction,
+                                     reference="train" if "train" in frames else None)
+        context.document["table1_by_set"] = {"sets": list(frames), "reference": "train" if "train" in frames else
+                                             next(iter(frames)), "counts": {k: int(len(v)) for k, v in frames.items()},
+                                             "rows": _records(result.to_frame())}
+        done.append("by set")
+    return ", ".join(done)
+
+
+def chosen_model_statistics(context: StudyContext, state: TaskState) -> dict[str, Any]:
+    """For the task's chosen model: Hosmer–Lemeshow per set, decision curves with bootstrap bands and the
+    clinical-impact curve per set, and Harrell's optimism-corrected AUC / calibration slope / Brier of the task's
+    logistic model on the training set (its fitted pipeline refitted on ``statistics.optimism_resamples`` bootstrap
+    samples). Decision-curve bands use ``statistics.n_bootstrap / 20`` resamples (10 to 100)."""
+    import warnings
+
+    from her2mri import stats
+    from her2mri.study.evaluation import _curve_thresholds
+
+    if state.best is None:
+        return {}
+    settings = context.config.statistics
+    frame = context.frame
+    groups_all = frame["patient_id"].astype(str).to_numpy()
+    out: dict[str, Any] = {"model": state.best, "sets": {}}
+    thresholds = _curve_thresholds()
+    n_boot = int(min(100, max(10, settings.n_bootstrap // 20))) if settings.n_bootstrap > 0 else 0
+    for set_name, rows in context.design.sets.items():
+        eligible = state.mask[rows]
+        y = state.labels[rows][eligible]
+        if len(np.unique(y)) < 2:
+            continue
+        p = np.clip(state.scores[state.best][set_name][eligible], 1e-6, 1 - 1e-6)
+        entry: dict[str, Any] = {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hl = stats.hosmer_lemeshow(y, p, n_groups=min(settings.calibration_bins, max(3, len(y) // 5)))
+        entry["hosmer_lemeshow"] = {"statistic": hl.statistic, "df": hl.df, "pvalue": hl.pvalue,
+                                    "n_groups": hl.n_groups, "n": hl.n,
+                                    "note": "; ".join(sorted({str(w.message) for w in caught}))}
+        dca = stats.decision_curve(y, p, thresholds=thresholds, n_resamples=n_boot,
+                                   conf_level=settings.conf_level, groups=groups_all[rows][eligible],
+                                   random_state=context.seed_for(state.name, state.best, set_name, "dca"))
+        entry["decision_curve"] = {"thresholds": dca.thresholds, "net_benefit": dca.net_benefit,
+                                   "net_benefit_all": dca.net_benefit_all, "band_low": dca.band_low,
+                                   "band_high": dca.band_high, "n_resamples": n_boot}
+        impact = stats.clinical_impact(y, p, thresholds=thresholds)
+        entry["clinical_impact"] = {"thresholds": impact.thresholds, "n_high_risk": impact.n_high_risk,
+                                    "n_high_risk_with_event": impact.n_high_risk_with_event,
+                                    "population": impact.population}
+        out["sets"][set_name] = entry
+    out["optimism"] = _optimism(context, state, settings.optimism_resamples)
+    return json_safe(out)
+
+
+def _optimism(context: StudyContext, state: TaskState, n_boot: int) -> dict[str, Any]:
+    """Optimism correction of the task's logistic model (the chosen one if it is logistic; rms::validate is a
+    regression-model method, and refitting a forest or boosted trees a hundred times is not worth its cost)."""
+    import warnings
+
+    from her2mri import stats
+
+    name = _lr_model(context, state)
+    if name is None:
+        return {"note": "no logistic-regression model in this study: optimism correction not computed"}
+    if n_boot == 0:
+        return {"note": "statistics.optimism_resamples is 0: optimism correction not computed"}
+    model = state.models[name]
+    train = context.design.train
+    rows = train[state.mask[train]]
+    frame = context.frame
+    X = frame.iloc[rows][list(model.columns)]
+    y = state.labels[rows]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = stats.optimism_corrected(model.pipeline, X, y, n_resamples=n_boot,
+                                              groups=frame["patient_id"].astype(str).to_numpy()[rows],
+                                              random_state=context.seed_for(state.name, name, "optimism"))
+    except Exception as exc:  # noqa: BLE001 - the refit can fail on a bootstrap sample; report why
+        return {"note": f"optimism correction not computed ({type(exc).__name__}: {exc})"}
+    return {"model": name, "metrics": list(result.metrics), "apparent": result.apparent, "optimism": result.optimism,
+            "corrected": result.corrected, "n_resamples": result.n_resamples, "n": result.n,
+            "method": "Harrell's bootstrap optimism correction (rms::validate), chosen hyper-parameters fixed"}

@@ -2,18 +2,26 @@
 to the cohort columns a model takes, and type each column (numeric / categorical / binary) for preprocessing.
 
 Label, identification, outcome and simulation-truth columns are never features, whatever a block says.
+
+Nothing is dropped silently. In a block defined in the configuration, a listed column that the cohort lacks, or a
+pattern / regular expression / vocabulary group that matches no column, is a :class:`ConfigError` naming it. A
+column a block selects but cannot use (a label or identifier column, or one with no value at all) is dropped with
+a ``UserWarning`` naming it, which the study records in results.json and the report's warnings. The built-in
+blocks (``clinical``, ``birads``, ``quantitative``, ``radiomics``) list every column a cohort *may* have, so their
+absent columns are skipped quietly.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
 from her2mri.exceptions import ConfigError
-from her2mri.study.config import BlockSpec
+from her2mri.study.config import BLOCK_DEFAULTS, BlockSpec
 
 __all__ = ["NEVER_FEATURES", "column_kinds", "resolve_blocks"]
 
@@ -48,19 +56,46 @@ def resolve_blocks(
     chosen: set[str] = set()
     for name in names:
         spec = specs[name]
+        strict = spec is not BLOCK_DEFAULTS.get(name) and spec != BLOCK_DEFAULTS.get(name)
         picked: set[str] = set()
-        for column in spec.columns:
-            if column in frame.columns:
-                picked.add(column)
+        unmatched: list[str] = []
+        absent = [column for column in spec.columns if column not in frame.columns]
+        picked.update(column for column in spec.columns if column in frame.columns)
         for pattern in spec.patterns:
-            picked.update(fnmatch.filter(frame.columns, pattern))
+            hits = fnmatch.filter(frame.columns, pattern)
+            picked.update(hits)
+            if not hits:
+                unmatched.append(f"pattern {pattern!r}")
         for expression in spec.regex:
             regex = re.compile(expression)
-            picked.update(column for column in frame.columns if regex.search(column))
+            hits = [column for column in frame.columns if regex.search(column)]
+            picked.update(hits)
+            if not hits:
+                unmatched.append(f"regex {expression!r}")
         for group in spec.groups:
-            picked.update(
-                column for column in frame.columns
-                if column in vocabulary and getattr(vocabulary[column], "group", None) == group
+            hits = [column for column in frame.columns
+                    if column in vocabulary and getattr(vocabulary[column], "group", None) == group]
+            picked.update(hits)
+            if not hits:
+                unmatched.append(f"group {group!r}")
+        if strict and (absent or unmatched):
+            parts = ([f"column(s) {absent} not in the cohort"] if absent else []) + (
+                [f"{', '.join(unmatched)} matching no column"] if unmatched else [])
+            message = (
+                f"Feature block '{name}': {'; '.join(parts)}. Cohort columns include "
+                f"{[c for c in frame.columns if not _is_forbidden(c)][:12]}. Fix the block definition or the "
+                "cohort (a features table is joined with cohort.features)."
+            )
+            raise ConfigError(message)
+        unusable = sorted(
+            column for column in picked
+            if column not in excluded and column not in spec.exclude
+            and (_is_forbidden(column) or not frame[column].notna().any())
+        )
+        if strict and unusable:
+            warnings.warn(
+                f"Feature block '{name}': column(s) {unusable} dropped (label/identifier columns, or no value in the "
+                "cohort).", UserWarning, stacklevel=2,
             )
         picked = {
             column for column in picked

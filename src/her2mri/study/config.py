@@ -9,14 +9,21 @@ Every section has sensible defaults so that a minimal configuration is five line
 
 Unknown keys and bad values raise :class:`~her2mri.exceptions.ConfigError` naming the key path *and* the line
 of the YAML file (the YAML node tree is composed first so that every key path maps to its source line).
-Relative paths (cohort table, features table, mapping, reader table) are resolved against the folder of the
-configuration file.
+Relative paths (cohort table, features table, mapping, reader table, a reliability selector's ICC table) are
+resolved against the folder of the configuration file.
+
+The YAML is read with two deliberate departures from PyYAML's YAML 1.1 defaults: only ``true``/``false`` are
+booleans (so ``on: lesion_id`` is the key ``"on"``, not ``True``; ``yes``/``no``/``on``/``off`` stay strings and
+pydantic still reads them as booleans where a boolean is expected), and a key given twice in one mapping is an
+error naming both lines instead of the last one silently winning.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+
+import re
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -206,6 +213,7 @@ class StatisticsSection(_Section):
     delong_correction: Literal["none", "holm", "bonferroni", "bh"] = "holm"
     calibration_bins: int = Field(10, ge=2, le=50)
     table1_correction: Literal["none", "bh", "bonferroni"] = "bh"
+    optimism_resamples: int = Field(20, ge=0, le=2000)
 
 
 class SelectionSection(_Section):
@@ -359,7 +367,67 @@ class StudyConfig(_Section):
             if self.reader_study is not None
             else None
         )
-        return self.model_copy(update={"cohort": cohort, "reader_study": reader})
+        models = [_resolve_reliability(model, fix) for model in self.models]
+        return self.model_copy(update={"cohort": cohort, "reader_study": reader, "models": models})
+
+
+def _resolve_reliability(model: ModelSpecConfig, fix: Any) -> ModelSpecConfig:
+    """A reliability selector's ``icc`` given as a file path → the {feature: ICC} mapping, checked now.
+
+    Accepted files: CSV/TSV with a ``feature`` column and an ``icc`` column, or the ``estimate`` column of the
+    imaging pipeline's ICC table (``her2mri.imaging.feature_icc``). Errors name the model, the selector and the
+    file, so ``validate-config`` catches them before any model is fitted.
+    """
+    steps = list(model.selectors)
+    changed = False
+    for index, step in enumerate(steps):
+        if step.method != "reliability" or "icc" not in step.params:
+            continue
+        value = step.params["icc"]
+        where = f"models[{model.name}].selectors[{index}] (reliability) params.icc"
+        if isinstance(value, dict):
+            bad = {k: v for k, v in value.items() if not isinstance(v, int | float) or isinstance(v, bool)}
+            if bad:
+                message = f"{where}: ICC values must be numbers; got {bad!r}. Accepted: {{feature: icc}} or a CSV path."
+                raise ConfigError(message)
+            continue
+        if not isinstance(value, str | Path):
+            message = (f"{where}: got {value!r} ({type(value).__name__}); accepted: a CSV/TSV file path (columns "
+                       "'feature' and 'icc' or 'estimate') or a mapping {feature: icc}.")
+            raise ConfigError(message)
+        path = fix(Path(value))
+        table = _read_icc_table(path, where)
+        steps[index] = step.model_copy(update={"params": {**step.params, "icc": table}})
+        changed = True
+    if not changed:
+        return model
+    return model.model_copy(update={"selectors": steps})
+
+
+def _read_icc_table(path: Path, where: str) -> dict[str, float]:
+    import pandas as pd
+
+    if not path.is_file():
+        message = f"{where}: ICC table '{path}' not found. Give a path relative to the configuration file."
+        raise ConfigError(message)
+    try:
+        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        message = f"{where}: ICC table '{path}' could not be read as CSV/TSV ({exc})."
+        raise ConfigError(message) from None
+    column = "icc" if "icc" in table.columns else ("estimate" if "estimate" in table.columns else None)
+    if "feature" not in table.columns or column is None:
+        message = (f"{where}: ICC table '{path}' has columns {list(table.columns)[:8]}; accepted: 'feature' and "
+                   "'icc' (or 'estimate', as written by her2mri's feature_icc).")
+        raise ConfigError(message)
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = table.loc[values.isna() & table[column].notna(), column]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        message = (f"{where}: ICC table '{path}' row {row}, column '{column}': got {bad.iloc[0]!r}; accepted: a "
+                   "number (ICC) or empty.")
+        raise ConfigError(message)
+    return {str(f): float(v) for f, v in zip(table["feature"], values, strict=True) if pd.notna(v)}
 
 
 def _line_map(text: str) -> dict[tuple[str | int, ...], int]:
@@ -432,6 +500,41 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<dict>", base: Path
     return config.resolve(base if base is not None else Path.cwd())
 
 
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+class _StudyLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (true/false only) and duplicate keys rejected."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, list | dict):
+                continue
+            if key in seen:
+                message = (f"key '{key}' is given twice in one mapping (lines {seen[key]} and {line}); "
+                           "give each key once")
+                raise yaml.constructor.ConstructorError(None, None, message, key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+for _first in "tTfF":
+    _StudyLoader.yaml_implicit_resolvers.setdefault(_first, []).append(("tag:yaml.org,2002:bool", _BOOL))
+
+
+def read_yaml(text: str) -> Any:
+    """Parse study YAML: YAML 1.2 booleans (``on``/``yes`` stay strings) and duplicate keys are an error."""
+    return yaml.load(text, Loader=_StudyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_config(path: str | Path) -> StudyConfig:
     """Read and validate a YAML study configuration; errors name the key path and the line number."""
     path = Path(path)
@@ -440,7 +543,7 @@ def load_config(path: str | Path) -> StudyConfig:
         raise ConfigError(message)
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -16,11 +16,18 @@ if TYPE_CHECKING:
     from her2mri.study.runner import StudyContext
 
 __all__ = [
-    "harmonize_arguments", "step_conformal", "step_drift", "step_harmonisation", "step_reader_study",
+    "harmonize_arguments", "reader_agreement", "step_conformal", "step_drift", "step_harmonisation", "step_reader_study",
     "step_subgroups", "step_survival", "step_three_class",
 ]
 
 _LEVELS = ("zero", "low", "positive")
+
+
+def label_set_plain(name: str) -> str:
+    """'external:center2' → 'External set center2', 'internal' → 'Internal set' (for notes)."""
+    if name.startswith("external:"):
+        return f"External set {name.split(':', 1)[1]}"
+    return {"train": "Training set", "internal": "Internal set", "cv": "Cross-validation"}.get(name, name)
 
 
 def _three_level_rows(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
@@ -137,7 +144,15 @@ def step_survival(context: StudyContext) -> str:
                     entry["km"][level] = json_safe(stats.kaplan_meier(time[chosen], event[chosen]).to_dict())
             if len(np.unique(group)) == 2:
                 entry["logrank"] = json_safe(stats.logrank_test(time, event, group).to_dict())
-            entry["cox"] = json_safe(stats.cox_ph(time, event, sub["_score"].to_numpy(dtype=float)).to_dict())
+                # HR of the high-score group vs the low one: the same two groups as the KM curves and log-rank
+                high = (np.asarray(group) == "high").astype(float)
+                entry["cox"] = {**json_safe(stats.cox_ph(time, event, high).to_dict()),
+                                "covariate": "high vs low score group (indicator)"}
+            else:
+                entry["cox_note"] = "one score group only in this set: no log-rank test or hazard ratio"
+            entry["cox_per_unit_score"] = {
+                **json_safe(stats.cox_ph(time, event, sub["_score"].to_numpy(dtype=float)).to_dict()),
+                "covariate": "continuous model score (per unit, i.e. from 0 to 1)"}
             block["sets"][set_name] = entry
         pooled = [s for s in context.design.sets if s != "train"] or ["train"]
         rows = np.concatenate([_score_frame(context, state, s)[0] for s in pooled])
@@ -164,10 +179,20 @@ def step_subgroups(context: StudyContext) -> str:
     frame = context.frame
     done = 0
     for name, state in context.tasks.items():
-        block: dict[str, Any] = {"model": state.best, "sets": {}, "rows": []}
+        block: dict[str, Any] = {"model": state.best, "sets": {}, "rows": [], "notes": [],
+                                 "min_per_class": settings.min_per_class}
         for set_name in context.design.test_sets or ["train"]:
             rows, y, score = _score_frame(context, state, set_name)
             sub = frame.iloc[rows].reset_index(drop=True)
+            absent = [c for c in settings.columns if c not in sub.columns]
+            single = [c for c in settings.columns if c in sub.columns and sub[c].nunique(dropna=True) <= 1]
+            for column in absent:
+                block["notes"].append(f"subgroups.columns '{column}' is not a cohort column; no subgroups by it.")
+            for column in single:
+                value = sub[column].dropna().astype(str).unique().tolist()
+                block["notes"].append(
+                    f"{label_set_plain(set_name)}: every lesion has the same {column} ({', '.join(value) or 'missing'}); "
+                    f"no subgroups by {column} in this set.")
             by = [c for c in settings.columns if c in sub.columns and sub[c].nunique(dropna=True) > 1]
             if not by or len(np.unique(y)) < 2:
                 continue
@@ -178,12 +203,23 @@ def step_subgroups(context: StudyContext) -> str:
             for row in block["sets"][set_name]["rows"]:
                 if row.get("by") == "overall":
                     continue
-                block["rows"].append({
+                enough = min(int(row.get("n_pos") or 0), int(row.get("n_neg") or 0)) >= settings.min_per_class
+                auc = ({"estimate": row.get("auc"), "ci_low": row.get("auc_ci_low"), "ci_high": row.get("auc_ci_high")}
+                       if enough else {"estimate": None, "ci_low": None, "ci_high": None})
+                entry = {
                     "set": set_name, "model": state.best, "variable": row.get("by"), "level": row.get("level"),
-                    "n": row.get("n"), "n_positive": row.get("n_pos"),
-                    "auc": {"estimate": row.get("auc"), "ci_low": row.get("auc_ci_low"),
-                            "ci_high": row.get("auc_ci_high")},
-                })
+                    "n": row.get("n"), "n_positive": row.get("n_pos"), "n_negative": row.get("n_neg"), "auc": auc,
+                    "estimable": enough,
+                }
+                if enough:
+                    entry["sensitivity"] = {"estimate": row.get("sensitivity"), "ci_low": row.get("sensitivity_ci_low"),
+                                            "ci_high": row.get("sensitivity_ci_high")}
+                    entry["specificity"] = {"estimate": row.get("specificity"), "ci_low": row.get("specificity_ci_low"),
+                                            "ci_high": row.get("specificity_ci_high")}
+                else:
+                    entry["note"] = (f"{row.get('n_pos')} positive / {row.get('n_neg')} negative lesions: fewer than "
+                                     f"subgroups.min_per_class = {settings.min_per_class} of a class; not estimated")
+                block["rows"].append(entry)
             done += 1
         context.document["tasks"][name]["subgroups"] = block
     return f"{done} subgroup tables"
@@ -293,5 +329,57 @@ def step_reader_study(context: StudyContext) -> str:
     truth = truth[~truth.index.duplicated()]
     result = run_reader_study(reads, truth, task=task_name, threshold=None,
                               conf_level=context.config.statistics.conf_level)
-    context.document["reader_study"] = json_safe({"task": task_name, "model": state.best, **result.to_dict()})
+    agreement = reader_agreement(reads, context.config.statistics.conf_level)
+    context.document["reader_study"] = json_safe({"task": task_name, "model": state.best, **result.to_dict(),
+                                                  "agreement": agreement})
     return f"reader study on {task_name}"
+
+
+_READ_COLUMNS = {"reader_id", "lesion_id", "condition", "score", "patient_id"}
+
+
+def _landis_koch(kappa: float) -> str:
+    if not np.isfinite(kappa):
+        return ""
+    for bound, label in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
+        if kappa <= bound:
+            return label
+    return "almost perfect"
+
+
+def reader_agreement(reads: pd.DataFrame, conf_level: float = 0.95) -> list[dict[str, Any]]:
+    """Cohen's kappa between every pair of readers on each categorical read (``her2_call`` and any descriptor
+    column of the reads table, e.g. ``mass_shape``), per reading condition, on the lesions both readers read."""
+    from itertools import combinations
+
+    from her2mri import stats
+    from her2mri.exceptions import Her2MriError
+
+    frame = reads.copy()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if not {"reader_id", "lesion_id"} <= set(frame.columns):
+        return []
+    condition = frame["condition"].astype(str).str.strip().str.lower() if "condition" in frame.columns else "all"
+    frame = frame.assign(condition=condition, reader_id=frame["reader_id"].astype(str),
+                         lesion_id=frame["lesion_id"].astype(str))
+    descriptors = [c for c in frame.columns if c not in _READ_COLUMNS
+                   and not pd.api.types.is_float_dtype(frame[c]) and frame[c].notna().any()
+                   and (frame.groupby("reader_id")[c].nunique() > 1).any()]  # not a per-reader attribute
+    out: list[dict[str, Any]] = []
+    for column in descriptors:
+        for cond, part in frame.groupby("condition", sort=True):
+            wide = part.dropna(subset=[column]).drop_duplicates(["lesion_id", "reader_id"]).pivot(
+                index="lesion_id", columns="reader_id", values=column)
+            for first, second in combinations(sorted(wide.columns), 2):
+                pair = wide[[first, second]].dropna()
+                if len(pair) < 2:
+                    continue
+                try:
+                    k = stats.cohen_kappa(pair[first].astype(str).str.lower().to_numpy(),
+                                          pair[second].astype(str).str.lower().to_numpy(), conf_level=conf_level)
+                except Her2MriError:
+                    continue
+                out.append({"descriptor": column, "condition": str(cond), "readers": f"{first} vs {second}",
+                            "n": int(len(pair)), "estimate": k.estimate, "ci_low": k.ci_low, "ci_high": k.ci_high,
+                            "interpretation": _landis_koch(float(k.estimate)), "method": k.method})
+    return out

@@ -173,7 +173,8 @@ def step_table1(context: StudyContext) -> str:
             result = stats.table1(sub, group="her2_group", variables=variables, correction=correction)
             block["table1"][set_name] = json_safe(result.to_frame().to_dict(orient="records"))
             done += 1
-    return f"{done} tables"
+    extras = analysis.table1_extras(context, variables)
+    return f"{done} tables" + (f"; {extras}" if extras else "")
 
 
 def _job(context: StudyContext, state: Any, spec: Any) -> Any:
@@ -242,6 +243,17 @@ def _selection_paths(pipeline: Any) -> list[dict[str, Any]]:
     return selection_paths(pipeline)
 
 
+def _fitted_hyperparameters(model: Any) -> dict[str, Any]:
+    """The fitted final estimator's own parameters (an ensemble's ``estimator_`` is its unfitted base template)."""
+    hyper = dict(model.hyperparameters)
+    final = model.pipeline.steps[-1][1] if hasattr(model.pipeline, "steps") else model.pipeline
+    final = getattr(final, "best_estimator_", None) or final
+    if hasattr(final, "estimators_") and hasattr(final, "get_params"):
+        hyper["estimator"] = json_safe({k: v for k, v in final.get_params(deep=False).items()
+                                        if isinstance(v, int | float | str | bool | type(None))})
+    return hyper
+
+
 def step_evaluation(context: StudyContext) -> str:
     config = context.config
     plan = context.design
@@ -259,7 +271,7 @@ def step_evaluation(context: StudyContext) -> str:
                 "family": model.family, "classifier": spec.classifier, "block": "+".join(spec.blocks),
                 "blocks": list(spec.blocks), "selectors": [s.model_dump() for s in spec.selectors],
                 "n_input_columns": len(model.columns), "tuned": model.tuned, "cv_auc": model.cv_auc,
-                "hyperparameters": model.hyperparameters, "selected_features": model.selected_features,
+                "hyperparameters": _fitted_hyperparameters(model), "selected_features": model.selected_features,
                 "selection_path": _selection_paths(model.pipeline),
                 "threshold": threshold, "threshold_rule": "youden_on_training",
                 "threshold_source": "training out-of-fold scores", "sets": {},
@@ -286,4 +298,5 @@ def step_evaluation(context: StudyContext) -> str:
                 block["delong"][set_name] = result
         block["true_posterior_auc"], block["true_posterior_ratio"] = analysis.true_posterior(context, state)
         block["logistic"], block["nomogram"] = analysis.logistic_and_nomogram(context, state)
+        block["chosen_model_statistics"] = analysis.chosen_model_statistics(context, state)
     return f"best: {', '.join(f'{k}={v.best}' for k, v in context.tasks.items())}"
