@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import numbers
 import warnings
 from typing import Any
 
@@ -15,9 +16,23 @@ class StatsInputError(Her2MriError, ValueError):
     """Invalid input to a statistic (wrong shape, values, or parameter)."""
 
 
+def _same_kind(value: Any, accepted: Any) -> bool:
+    if isinstance(value, bool | np.bool_) or isinstance(accepted, bool):
+        return isinstance(value, bool | np.bool_) and isinstance(accepted, bool)
+    if isinstance(accepted, str):
+        return isinstance(value, str)
+    if isinstance(accepted, numbers.Integral):
+        return isinstance(value, numbers.Integral)
+    return type(value) is type(accepted)
+
+
 def check_param(name: str, value: Any, accepted: Sequence[Any], where: str) -> None:
-    """Raise when ``value`` is not one of ``accepted``."""
-    if value not in accepted:
+    """Raise when ``value`` is not one of ``accepted`` (compared by type and value: 1 is not True, "1" not 1)."""
+    try:
+        ok = any(value is a or (_same_kind(value, a) and bool(value == a)) for a in accepted)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         options = ", ".join(repr(a) for a in accepted)
         msg = f"The {name!r} parameter of {where} must be one of {options}. Got {value!r} instead."
         raise StatsInputError(msg)

@@ -29,7 +29,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from her2mri.exceptions import StatisticalWarning
-from her2mri.stats._checks import StatsInputError, as_float_1d
+from her2mri.stats._checks import StatsInputError, as_float_1d, as_float_array
 from her2mri.stats._multiplicity import p_adjust
 from her2mri.stats.results import TestResult
 
@@ -136,12 +136,12 @@ def levene(*groups: Any, center: str = "median") -> TestResult:
 
 
 def _table(table: Any, where: str) -> np.ndarray:
-    t = np.asarray(table, dtype=float)
+    t = as_float_array(table, "table", where)
     if t.ndim != 2 or min(t.shape) < 2:
         msg = f"{where}: needs an r×c contingency table with r, c >= 2; got shape {t.shape}."
         raise StatsInputError(msg)
-    if np.any(t < 0) or np.any(t != np.round(t)):
-        msg = f"{where}: table entries must be non-negative integer counts."
+    if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t)):
+        msg = f"{where}: 'table' entries must be non-negative integer counts; got {t.ravel()[:6].tolist()}..."
         raise StatsInputError(msg)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if min(t.shape) < 2:
