@@ -237,7 +237,11 @@ def score_cutoff(train_score: Any, *, method: Literal["median", "youden"] = "med
         raise StatsInputError(msg)
     from her2mri.stats.roc import youden_threshold
 
-    return youden_threshold(y_train, s).threshold
+    try:
+        return youden_threshold(y_train, s).threshold
+    except StatsInputError as exc:
+        msg = f"{where} (method='youden', 'y_train'): {exc}"
+        raise StatsInputError(msg) from None
 
 
 def stratify_by_score(score: Any, cutoff: float) -> np.ndarray:
