@@ -208,9 +208,9 @@ def test_optimism_corrected_unstratified_matches_manual_rms_validate_scheme():
     X = rng.normal(size=(60, 3))
     y = rng.binomial(1, 1 / (1 + np.exp(-(X[:, 0]))))
     est = LogisticRegression(max_iter=500)
-    res = optimism_corrected(est, X, y, n_resamples=12, random_state=5, stratify=False)
+    res = optimism_corrected(est, X, y, n_resamples=6, random_state=5, stratify=False)
     # by hand: plain bootstrap resamples (class counts vary), refit, bootstrap minus test performance
-    w = resample_counts(y, n_resamples=12, stratify=False, random_state=5)
+    w = resample_counts(y, n_resamples=6, stratify=False, random_state=5)
     assert len({int(row @ y) for row in w}) > 1  # unstratified: the number of positives varies
     opt = []
     for row in w:
@@ -218,7 +218,7 @@ def test_optimism_corrected_unstratified_matches_manual_rms_validate_scheme():
         model = clone(est).fit(X[idx], y[idx])
         opt.append(_metrics(y[idx], model.predict_proba(X[idx])[:, 1]) - _metrics(y, model.predict_proba(X)[:, 1]))
     assert_allclose(res.optimism, np.nanmean(opt, axis=0), rtol=1e-12)
-    stratified = optimism_corrected(est, X, y, n_resamples=12, random_state=5)
+    stratified = optimism_corrected(est, X, y, n_resamples=6, random_state=5)
     assert not np.allclose(stratified.optimism, res.optimism)  # the default keeps class counts fixed
     with pytest.raises(StatsInputError, match="'stratify'"):
         optimism_corrected(est, X, y, n_resamples=2, stratify="no")

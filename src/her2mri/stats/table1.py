@@ -171,7 +171,8 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
         msg = f"{where}: 'frame' must be a pandas DataFrame; got {type(frame).__name__}."
         raise StatsInputError(msg)
     if not _is_label(group) or group not in frame.columns:
-        msg = (f"{where}: 'group' column {group!r} not found; available: {', '.join(map(str, frame.columns))}.")
+        msg = (f"{where}: group column {group!r} (argument 'group') not found; available: "
+               f"{', '.join(map(str, frame.columns))}.")
         raise StatsInputError(msg)
     data = frame[frame[group].notna()]
     levels = list(group_order) if group_order is not None else _levels(data[group])
