@@ -213,6 +213,11 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
             first = len(rows) - max(len(cats), 1)
         else:
             values = pd.to_numeric(col, errors="coerce")
+            infinite = np.flatnonzero(np.isinf(values.to_numpy(dtype=float)))
+            if infinite.size:
+                msg = (f"{where}: variable {var!r} has an infinite value ({values.iloc[infinite[0]]!r}) at row "
+                       f"{infinite[0] + 1} of the rows with a group; accepted: finite numbers or missing values.")
+                raise StatsInputError(msg)
             samples = [values[data[group] == g].dropna().to_numpy(dtype=float) for g in levels]
             normal = _is_normal(samples, normality_alpha)
             test = _continuous_test(samples, normal, normality_alpha)
@@ -317,16 +322,26 @@ def table1_by_set(frames: Mapping[str, pd.DataFrame], *, variables: Sequence[str
     ``pvalue_adjusted (<set>)``; SMD columns compare the whole sets as before.
     """
     where = "table1_by_set"
-    if not frames or len(frames) < 2:
-        msg = f"{where}: pass a mapping of at least two set names to frames (e.g. train, internal, external)."
+    if not isinstance(frames, Mapping) or len(frames) < 2:
+        msg = (f"{where}: 'frames' must be a mapping of at least two set names to frames (e.g. train, internal, "
+               f"external); got {type(frames).__name__}.")
+        raise StatsInputError(msg)
+    not_frames = [str(k) for k, f in frames.items() if not isinstance(f, pd.DataFrame)]
+    if not_frames:
+        msg = f"{where}: 'frames' entries {not_frames} are not pandas DataFrames."
         raise StatsInputError(msg)
     names = list(frames)
     reference = names[0] if reference is None else reference
-    if reference not in frames:
-        msg = f"{where}: reference set {reference!r} not among {names}."
+    if not _is_label(reference) or reference not in frames:
+        msg = f"{where}: 'reference' set {reference!r} not among {names}."
         raise StatsInputError(msg)
     if variables is None:
         variables = [c for c in frames[names[0]].columns if c != group]
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    absent = [(n, v) for n, f in frames.items() for v in variables if not _is_label(v) or v not in f.columns]
+    if absent:
+        msg = f"{where}: 'variables' missing from a set: {absent[:5]} (set, variable); check the names."
+        raise StatsInputError(msg)
     key = "__set__"
     stacked = pd.concat([f.assign(**{key: n}) for n, f in frames.items()], ignore_index=True)
     stacked[key] = pd.Categorical(stacked[key], categories=names)
