@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
-from her2mri.exceptions import FitError, Her2MriError
+from her2mri.exceptions import FitError, Her2MriError, StatisticalWarning
 from her2mri.stats import (
     StatsInputError,
     auc,
@@ -62,7 +62,8 @@ def test_calibration_concordance_lrm_counts_pairs_in_one_bin_as_ties():
     assert exact.c_index == pytest.approx(6 / 9, rel=1e-12)
     assert binned.c_index == pytest.approx(5.5 / 9, rel=1e-12)
     assert binned.dxy == pytest.approx(2 * 5.5 / 9 - 1, rel=1e-12)
-    assert binned.slope == exact.slope and binned.brier == exact.brier  # only C and Dxy change
+    assert binned.slope == exact.slope
+    assert binned.brier == exact.brier
     with pytest.raises(StatsInputError, match="'concordance'"):
         calibration(y, p, concordance="binned")
 
@@ -73,7 +74,9 @@ def test_calibration_concordance_lrm_counts_pairs_in_one_bin_as_ties():
 def test_auc_ci_single_case_in_a_class_gives_nan_interval():
     res = auc_ci([1] + [0] * 9, [5, 0, 1, 2, 3, 4, 5, 6, 7, 8])
     assert res.estimate == pytest.approx(5.5 / 9)  # the AUC itself is defined
-    assert np.isnan(res.variance) and np.isnan(res.ci_low) and np.isnan(res.ci_high)
+    assert np.isnan(res.variance)
+    assert np.isnan(res.ci_low)
+    assert np.isnan(res.ci_high)
     assert res.n_pos == 1
 
 
@@ -81,18 +84,24 @@ def test_delong_tests_single_case_in_a_class_give_nan():
     y = [1, 0, 0, 0, 0]
     s1, s2 = [3, 1, 2, 4, 0], [4, 3, 1, 0, 2]
     paired = delong_test(y, s1, s2)
-    assert np.isnan(paired.pvalue) and np.isnan(paired.statistic) and np.isnan(paired.ci_low)
+    assert np.isnan(paired.pvalue)
+    assert np.isnan(paired.statistic)
+    assert np.isnan(paired.ci_low)
     unpaired = delong_test_unpaired([0, 0, 1], [1, 2, 3], [0, 1, 1], [1, 2, 3])
-    assert np.isnan(unpaired.pvalue) and np.isnan(unpaired.df)
+    assert np.isnan(unpaired.pvalue)
+    assert np.isnan(unpaired.df)
     mat = delong_matrix(y, {"a": s1, "b": s2, "c": [0, 1, 2, 3, 4]})
-    assert np.isnan(mat.pvalues[0, 1]) and np.isnan(mat.pvalues_adjusted[0, 1])
+    assert np.isnan(mat.pvalues[0, 1])
+    assert np.isnan(mat.pvalues_adjusted[0, 1])
     assert np.all(np.diag(mat.pvalues) == 1.0)
 
 
 def test_delong_test_unpaired_zero_variance_like_paired():
     # both curves separate perfectly: V1 = V2 = 0, equal AUCs → t = 0, p = 1 (as delong_test), df undefined
     res = delong_test_unpaired([0, 0, 1, 1], [1, 2, 3, 4], [0, 0, 1, 1], [5, 6, 7, 8])
-    assert res.statistic == 0.0 and res.pvalue == 1.0 and np.isnan(res.df)
+    assert res.statistic == 0.0
+    assert res.pvalue == 1.0
+    assert np.isnan(res.df)
 
 
 # ---- 3. built-in exceptions become the package's error naming the argument -----------------------------
@@ -118,7 +127,8 @@ def test_delong_test_unpaired_zero_variance_like_paired():
 def test_bad_input_raises_package_error_naming_argument(call, names):
     with pytest.raises(StatsInputError) as info:
         call()
-    assert isinstance(info.value, Her2MriError) and isinstance(info.value, ValueError)
+    assert isinstance(info.value, Her2MriError)
+    assert isinstance(info.value, ValueError)
     assert names in str(info.value)
 
 
@@ -158,9 +168,11 @@ def test_cohen_kappa_uses_complete_pairs_like_psych():
     assert res.estimate == pytest.approx(1.0)
     assert res.n == 5
     same = cohen_kappa([1, 2, 1, 2, 2], [1, 2, 1, 2, 2])
-    assert res.estimate == same.estimate and res.se == same.se
+    assert res.estimate == same.estimate
+    assert res.se == same.se
     with_none = cohen_kappa(["a", None, "b", "a"], ["a", "b", "b", pd.NA])
-    assert with_none.n == 2 and with_none.estimate == pytest.approx(1.0)
+    assert with_none.n == 2
+    assert with_none.estimate == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("conf_level", [2, 0, 1, -0.5, float("nan"), "0.95", None])
@@ -180,7 +192,8 @@ def test_bootstrap_n_resamples_integral_float_accepted():
     y, s = [0, 1, 0, 1, 1, 0], [0.1, 0.8, 0.3, 0.6, 0.9, 0.2]
     a = bootstrap_ci(y, s, n_resamples=30.0, random_state=0)
     b = bootstrap_ci(y, s, n_resamples=30, random_state=0)
-    assert a.n_resamples == 30 and np.array_equal(a.distribution, b.distribution)
+    assert a.n_resamples == 30
+    assert np.array_equal(a.distribution, b.distribution)
 
 
 @pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
@@ -251,12 +264,12 @@ def test_hosmer_lemeshow_quantile_groups_as_hoslem_test():
     breaks = np.array([0.01, 0.032, 0.054, 0.076, 0.098, 0.12])
     stat, sizes = _hoslem_by_hand(y, p, breaks)
     assert sizes == [3, 2, 2, 2, 3]
-    with pytest.warns(Warning):
+    with pytest.warns(StatisticalWarning, match="expected counts"):
         res = hosmer_lemeshow(y, p, n_groups=5)
     assert res.counts.tolist() == sizes
     assert res.statistic == pytest.approx(stat, rel=1e-12)
     assert res.df == 3.0
-    with pytest.warns(Warning):
+    with pytest.warns(StatisticalWarning, match="expected counts"):
         old = hosmer_lemeshow(y, p, n_groups=5, grouping="equal_count")
     assert old.counts.tolist() == [3, 2, 3, 2, 2]
 
@@ -265,14 +278,14 @@ def test_hosmer_lemeshow_case_on_a_break_goes_to_lower_group_and_ties_merge_grou
     # n = 11, g = 5: indices 1, 3, 5, 7, 9, 11 are data points; (b_k, b_k+1] puts x3, x5, ... in the lower group
     p = np.arange(1, 12) / 20
     y = np.array([0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1])
-    with pytest.warns(Warning):
+    with pytest.warns(StatisticalWarning, match="expected counts"):
         res = hosmer_lemeshow(y, p, n_groups=5)
     assert res.counts.tolist() == [3, 2, 2, 2, 2]
     # heavy ties: unique(quantile) leaves the breaks .2, .32 (index 8.6: .2 + .6·(.4 − .2)), .4, .46 (index 16.2)
     # and .7, so (.2, .32] and (.4, .46] are empty and 3 groups remain; df stays g − 2 as in R
     p_tied = np.array([0.2] * 8 + [0.4] * 8 + [0.7] * 4)
     y_tied = np.array([0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 1])
-    with pytest.warns(Warning):
+    with pytest.warns(StatisticalWarning, match="expected counts"):
         tied = hosmer_lemeshow(y_tied, p_tied, n_groups=10)
     breaks = np.unique(np.quantile(p_tied, np.linspace(0, 1, 11)))
     assert_allclose(breaks, [0.2, 0.32, 0.4, 0.46, 0.7])
@@ -292,4 +305,5 @@ def test_hosmer_lemeshow_large_sample_without_ties_differs_from_equal_count_spli
     stat, sizes = _hoslem_by_hand(y, p, breaks)
     assert res.counts.tolist() == sizes
     assert res.statistic == pytest.approx(stat, rel=1e-10)
-    assert res.n_groups == 10 and res.counts.sum() == 505
+    assert res.n_groups == 10
+    assert res.counts.sum() == 505

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import numbers
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np

@@ -155,8 +155,8 @@ def _ratings(values: Any, name: str, where: str) -> np.ndarray:
         raise StatsInputError(msg)
     try:
         arr = np.asarray(values, dtype=object)
-        if arr.ndim == 1:
-            {hash(v) for v in arr.tolist()}
+        for v in arr.tolist() if arr.ndim == 1 else ():
+            hash(v)
     except (TypeError, ValueError) as exc:
         msg = f"{where}: {name!r} must be a 1-D sequence of category labels; got input that cannot be read ({exc})."
         raise StatsInputError(msg) from None

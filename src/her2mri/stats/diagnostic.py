@@ -25,8 +25,8 @@ from scipy import stats as sps
 from her2mri._typing import SeedLike
 from her2mri.stats._checks import (
     StatsInputError,
-    as_binary,
     _to_float,
+    as_binary,
     as_float_1d,
     as_float_scalar,
     as_groups,
