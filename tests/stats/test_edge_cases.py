@@ -307,3 +307,9 @@ def test_hosmer_lemeshow_large_sample_without_ties_differs_from_equal_count_spli
     assert res.statistic == pytest.approx(stat, rel=1e-10)
     assert res.n_groups == 10
     assert res.counts.sum() == 505
+
+
+def test_hosmer_lemeshow_constant_predictions_is_an_error_as_in_r():
+    # unique(quantile(p)) is a single break; R's cut() then fails ("invalid number of intervals")
+    with pytest.raises(StatsInputError, match="'p' are equal"):
+        hosmer_lemeshow([0, 1, 0, 1, 1], [0.4] * 5, n_groups=3)

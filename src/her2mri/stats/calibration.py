@@ -265,6 +265,10 @@ def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10, *,
         raise StatsInputError(msg)
     if grouping == "quantile":
         breaks = np.unique(_r_quantile7(prob, np.minimum(np.arange(g + 1) * (1.0 / g), 1.0)))
+        if breaks.size < 2:
+            msg = (f"{where}: all predictions in 'p' are equal ({prob[0]:g}); no risk groups can be formed "
+                   "(hoslem.test fails too). Use grouping='equal_count' or check the model.")
+            raise StatsInputError(msg)
         # cut(..., include.lowest = TRUE): (b_k, b_k+1], the first interval [b_0, b_1]
         groups = np.clip(np.searchsorted(breaks, prob, side="left") - 1, 0, max(breaks.size - 2, 0))
     else:
