@@ -244,9 +244,10 @@ def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10, *,
     ``cut(p, breaks = unique(quantile(p, seq(0, 1, 1/g))), include.lowest = TRUE)`` — type-7 quantiles,
     right-closed intervals, the first one closed on the left. With ties (or a small n) some breaks coincide
     and fewer than ``n_groups`` groups remain; as in R the df stays ``n_groups − 2``. Even without ties the
-    groups are *not* equal-count splits whenever ``n`` is not a multiple of ``g``: the breaks are interpolated
-    quantiles, a case equal to a break falls into the lower group, and group sizes differ by more than one,
-    which can move the p-value noticeably.
+    groups are *not* those of an equal-count split whenever ``n`` is not a multiple of ``g``: the breaks are
+    interpolated quantiles and a case equal to a break falls into the lower group, so the cases are divided
+    differently (at n = 12, g = 5: sizes 3, 2, 2, 2, 3 instead of 3, 2, 3, 2, 2), which can move the p-value
+    noticeably.
     ``grouping="equal_count"`` splits the sorted predictions into ``n_groups`` groups of sizes differing by at
     most one (ties broken by position), the previous behaviour. Empty groups (with ties, an interval between
     two interpolated breaks can hold no case) are dropped; R keeps them and its statistic becomes NaN.
