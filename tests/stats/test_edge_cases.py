@@ -313,3 +313,15 @@ def test_hosmer_lemeshow_constant_predictions_is_an_error_as_in_r():
     # unique(quantile(p)) is a single break; R's cut() then fails ("invalid number of intervals")
     with pytest.raises(StatsInputError, match="'p' are equal"):
         hosmer_lemeshow([0, 1, 0, 1, 1], [0.4] * 5, n_groups=3)
+
+
+def test_fisher_exact_huge_counts_are_refused_not_hanging():
+    # found by the fuzz test: n = 1e9 made the exact test run without end; 1e300 failed inside gammaln
+    from her2mri.stats import FisherTooLargeError, categorical_test, fisher_exact
+
+    with pytest.raises(FisherTooLargeError, match="chi_square"):
+        fisher_exact([[1e9, 1], [0, 1]])
+    with pytest.warns(StatisticalWarning, match="too large for Fisher"):
+        assert categorical_test([[1e9, 1], [0, 1]]).pvalue < 1e-6
+    with pytest.raises(StatsInputError, match="'table'"):
+        chi_square([[1e300, 1], [0, 1]])
