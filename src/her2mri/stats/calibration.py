@@ -37,7 +37,7 @@ from scipy import stats as sps
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from her2mri._typing import SeedLike
-from her2mri.exceptions import ConvergenceWarning, StatisticalWarning
+from her2mri.exceptions import ConvergenceWarning, FitError, StatisticalWarning
 from her2mri.stats._checks import (
     StatsInputError,
     as_binary,
@@ -345,8 +345,14 @@ def optimism_corrected(estimator: Any, X: Any, y: Any, *, n_resamples: int = 200
     if not isinstance(stratify, bool | np.bool_):
         msg = f"The 'stratify' parameter of {where} must be True or False. Got {stratify!r} instead."
         raise StatsInputError(msg)
-    full = clone(estimator).fit(X, yy)
-    apparent = _metrics(yy, full.predict_proba(X)[:, 1])
+    try:
+        full = clone(estimator).fit(X, yy)
+        apparent = _metrics(yy, full.predict_proba(X)[:, 1])
+    except (TypeError, ValueError, AttributeError) as exc:
+        msg = (f"{where}: the estimator could not be fitted on 'X' and 'y' ({type(exc).__name__}: {exc}). "
+               "Pass numeric features without missing or infinite values, or an estimator (pipeline) that "
+               "handles them and implements fit and predict_proba.")
+        raise FitError(msg) from exc
     w = resample_counts(yy, n_resamples=n_resamples, groups=groups, stratify=bool(stratify),
                         random_state=random_state)
     base = np.arange(yy.size)

@@ -127,6 +127,7 @@ def decision_curve(y_true: Any, p: Any, *, thresholds: Any = None, n_resamples: 
     R equivalent: ``dcurves::dca(y ~ p, thresholds = …)`` / rmda ``decision_curve`` (with ``p >= t``).
     """
     where = "decision_curve"
+    check_param("optimal_rule", optimal_rule, ("max_advantage", "max_net_benefit"), where)
     conf_level = check_conf_level(conf_level, where)
     n_resamples = check_count(n_resamples, "n_resamples", where, minimum=0)
     y, prob, t = _risks(y_true, p, thresholds, where)
