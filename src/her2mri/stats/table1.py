@@ -174,6 +174,7 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
         msg = (f"{where}: group column {group!r} (argument 'group') not found; available: "
                f"{', '.join(map(str, frame.columns))}.")
         raise StatsInputError(msg)
+    _as_series(frame[group], f"group column {group}", where)
     data = frame[frame[group].notna()]
     levels = list(group_order) if group_order is not None else _levels(data[group])
     if len(levels) < 2:
@@ -191,7 +192,7 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
     var_p: dict[str, float] = {}
     group_masks = [(data[group] == g).to_numpy(dtype=bool) for g in levels]
     for var in variables:
-        col = data[var]
+        col = _as_series(data[var], f"variable {var}", where)
         n_missing = int(col.isna().sum())
         if var in forced or _is_categorical(col):
             cats = _levels(col)
