@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from her2mri.stats._checks import StatsInputError, check_param
+from her2mri.stats._checks import StatsInputError, as_float_array, check_param
 
 Correction = Literal["none", "holm", "bonferroni", "bh"]
 CORRECTIONS: tuple[str, ...] = ("none", "holm", "bonferroni", "bh")
@@ -20,14 +20,15 @@ def p_adjust(pvalues: object, method: Correction = "bh") -> np.ndarray:
     ``n = length(p[!is.na(p)])``). Adjusted values are capped at 1.
     """
     check_param("method", method, CORRECTIONS, "p_adjust")
-    p = np.asarray(pvalues, dtype=float)
+    p = as_float_array(pvalues, "pvalues", "p_adjust")
     shape = p.shape
     flat = p.ravel()
     out = np.full(flat.shape, np.nan)
     ok = ~np.isnan(flat)
     q = flat[ok]
     if np.any((q < 0) | (q > 1)):
-        msg = "p_adjust: p-values must lie in [0, 1]; got values outside. Pass raw p-values."
+        msg = (f"p_adjust: 'pvalues' must lie in [0, 1] (nan allowed); got {q[(q < 0) | (q > 1)][:5].tolist()}. "
+               "Pass raw p-values.")
         raise StatsInputError(msg)
     m = q.size
     if m == 0:

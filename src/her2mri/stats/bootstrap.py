@@ -33,7 +33,9 @@ from her2mri.stats._checks import (
     StatsInputError,
     as_binary,
     as_float_1d,
+    as_groups,
     check_conf_level,
+    check_count,
     check_direction,
     check_param,
     check_same_length,
@@ -48,7 +50,14 @@ Metric = Literal["auc"] | Callable[[np.ndarray, np.ndarray], float]
 
 
 def _rng(random_state: SeedLike) -> np.random.Generator:
-    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        msg = (f"The 'random_state' parameter must be None, a non-negative integer seed or a numpy Generator. "
+               f"Got {random_state!r} instead ({exc}).")
+        raise StatsInputError(msg) from None
 
 
 def _multinomial_counts(size: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -64,18 +73,19 @@ def resample_counts(y_true: Any, *, n_resamples: int, groups: Any = None, strati
 
     See the module docstring for the stratified and patient-grouped schemes.
     """
-    y = as_binary(y_true, "resample_counts")
+    where = "resample_counts"
+    y = as_binary(y_true, where)
+    n_resamples = check_count(n_resamples, "n_resamples", where)
     n = y.size
-    rng = _rng(random_state)
     if groups is None:
         unit = np.arange(n)
         unit_class = y
     else:
-        g = np.asarray(groups)
-        check_same_length("resample_counts", y_true=y, groups=g)
-        _, unit = np.unique(g.astype(str), return_inverse=True)
+        g = as_groups(groups, n, where)
+        _, unit = np.unique(g, return_inverse=True)
         unit_class = np.zeros(unit.max() + 1, dtype=np.int64)
         np.maximum.at(unit_class, unit, y)
+    rng = _rng(random_state)
     n_units = unit_class.size
     counts = np.zeros((n_resamples, n_units), dtype=np.int32)
     strata = (unit_class == 1, unit_class == 0) if stratify else (np.ones(n_units, dtype=bool),)
@@ -119,8 +129,8 @@ def _jackknife(y: np.ndarray, s: np.ndarray, metric: Metric, groups: Any, direct
             out[y == 1] = (m * aucs[0] - v10[0]) / (m - 1) if m > 1 else np.nan
             out[y == 0] = (n * aucs[0] - v01[0]) / (n - 1) if n > 1 else np.nan
         return out
-    units = np.arange(y.size) if groups is None else np.unique(np.asarray(groups).astype(str),
-                                                                return_inverse=True)[1]
+    units = (np.arange(y.size) if groups is None
+             else np.unique(as_groups(groups, y.size, "bootstrap_ci"), return_inverse=True)[1])
     out = []
     for u in np.unique(units):
         keep = units != u
@@ -180,15 +190,16 @@ def bootstrap_ci(y_true: Any, y_score: Any, *, metric: Metric = "auc", n_resampl
     conf_level = check_conf_level(conf_level, where)
     check_param("ci_method", ci_method, ("percentile", "bca"), where)
     check_direction(direction, where)
-    if not (metric == "auc" or callable(metric)):
+    is_auc = isinstance(metric, str) and metric == "auc"
+    if not (is_auc or callable(metric)):
         msg = f"The 'metric' parameter of {where} must be 'auc' or a callable f(y_true, y_score). Got {metric!r}."
         raise StatsInputError(msg)
-    if int(n_resamples) < 1:
-        msg = f"The 'n_resamples' parameter of {where} must be a positive integer. Got {n_resamples!r}."
-        raise StatsInputError(msg)
+    n_resamples = check_count(n_resamples, "n_resamples", where)
     y = as_binary(y_true, where)
     s = as_float_1d(y_score, "y_score", where)
     check_same_length(where, y_true=y, y_score=s)
+    if groups is not None:
+        groups = as_groups(groups, y.size, where)
     w = resample_counts(y, n_resamples=int(n_resamples), groups=groups, stratify=stratify,
                         random_state=random_state)
     if metric == "auc":

@@ -15,6 +15,13 @@ What each quantity means (Van Calster et al., BMC Med 2019;17:230)
   ``delta = 0.01·range(p)``) interpolated at each ``p`` — exactly as val.prob computes them. statsmodels'
   ``lowess`` with the same settings reproduces R's C routine (checked to 1e-6 against rms 6.5-0).
 * **c-index** (= AUC), Somers' ``Dxy = 2(c − 0.5)`` and Nagelkerke's R² of the un-recalibrated predictions.
+  By default C is the exact Mann–Whitney concordance (ties ½), equal to ``Hmisc::somers2(p, y)`` and
+  ``pROC::auc``. ``val.prob`` instead reads C and Dxy from ``lrm.fit(logit, y, initial = c(0, 1),
+  maxit = 1)``, whose Fortran routine counts concordance after binning each prediction into one of 5,001
+  bins (``bin = ⌊5000·p⌋``): predictions of different classes in one bin count as ties there, so R's values
+  can differ from the exact ones from the fifth decimal on (relative differences of about 1e-5 in C and
+  5e-5 in Dxy have been seen).
+  ``calibration(..., concordance="lrm")`` reproduces the binned values.
 
 At internal validation focus on the slope (and the optimism-corrected slope from :func:`optimism_corrected`);
 at external validation on CITL, slope and the curve. Curves need large samples (a few hundred events).
@@ -30,12 +37,14 @@ from scipy import stats as sps
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from her2mri._typing import SeedLike
-from her2mri.exceptions import ConvergenceWarning, StatisticalWarning
+from her2mri.exceptions import ConvergenceWarning, FitError, StatisticalWarning
 from her2mri.stats._checks import (
     StatsInputError,
     as_binary,
     as_float_1d,
     check_both_classes,
+    check_conf_level,
+    check_count,
     check_param,
     check_same_length,
 )
@@ -113,21 +122,44 @@ def _smoothed(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ux, uy
 
 
-def calibration(y_true: Any, p: Any) -> CalibrationResult:
+#: rms' lrm.fit counts concordance over predictions binned as ``int(5000·p + 1)`` (5,001 bins)
+_LRM_BINS = 5000
+
+
+def _lrm_binned_concordance(y: np.ndarray, prob: np.ndarray) -> float:
+    """C as ``rms::lrm.fit`` computes it for ``val.prob``: predictions put into 5,001 bins, ties ½.
+
+    val.prob evaluates ``lrm.fit(logit(p), y, initial = c(0, 1), maxit = 1)``, whose Fortran loop forms
+    ``prob = 1/(1 + exp(−min(max(logit, −30), 30)))`` and the bin ``int(5000·prob + 1)``; the
+    concordance is then counted over bins (pairs in one bin are ties).
+    """
+    with np.errstate(divide="ignore"):
+        lp = np.log(prob / (1.0 - prob))
+    cp = 1.0 / (1.0 + np.exp(-np.clip(lp, -30.0, 30.0)))
+    bins = np.floor(_LRM_BINS * cp + 1.0)
+    return _auc(y, bins)
+
+
+def calibration(y_true: Any, p: Any, *, concordance: Literal["exact", "lrm"] = "exact") -> CalibrationResult:
     """Calibration summary of predicted probabilities ``p`` against outcomes ``y_true``.
 
     R equivalent: ``rms::val.prob(p, y, pl = FALSE)`` (Intercept, Slope, Brier, Emax, E90, Eavg, C (ROC), Dxy,
     R2) plus ``glm(y ~ offset(qlogis(p)), family = binomial)`` for calibration-in-the-large. See the module
     docstring for definitions.
+
+    ``concordance="exact"`` (default) gives the exact C and Dxy (``Hmisc::somers2``, ``pROC::auc``);
+    ``"lrm"`` gives val.prob's values, counted over 5,001 bins of ``p`` as ``rms::lrm.fit`` does (they differ
+    only when predictions of different classes lie within 1/5000 of each other).
     """
     where = "calibration"
+    check_param("concordance", concordance, ("exact", "lrm"), where)
     y, prob = _prepare(y_true, p, where)
     check_both_classes(y, where)
     intercept, slope, citl = logistic_recalibration(y, prob)
     ux, uy = _smoothed(y, prob)
     smooth = np.interp(prob, ux, uy)
     err = np.abs(prob - smooth)
-    c_index = _auc(y, prob)
+    c_index = _auc(y, prob) if concordance == "exact" else _lrm_binned_concordance(y, prob)
     q = np.clip(prob, _EPS, 1 - _EPS)
     ll_model = np.sum(y * np.log(q) + (1 - y) * np.log(1 - q))
     pm = y.mean()
@@ -155,14 +187,16 @@ def calibration_curve(y_true: Any, p: Any, *, method: Literal["binned", "loess"]
     where = "calibration_curve"
     check_param("method", method, ("binned", "loess"), where)
     check_param("strategy", strategy, ("quantile", "uniform"), where)
+    conf_level = check_conf_level(conf_level, where)
     y, prob = _prepare(y_true, p, where)
+    if prob.size == 0:
+        msg = f"{where}: no predictions; pass at least one case."
+        raise StatsInputError(msg)
     if method == "loess":
         ux, uy = _smoothed(y, prob)
         counts = np.unique(prob, return_counts=True)[1]
         return CalibrationCurveResult(predicted=ux, observed=np.clip(uy, 0, 1), counts=counts, method="loess")
-    if int(n_bins) < 1:
-        msg = f"The 'n_bins' parameter of {where} must be a positive integer. Got {n_bins!r} instead."
-        raise StatsInputError(msg)
+    n_bins = check_count(n_bins, "n_bins", where)
     if strategy == "quantile":
         order = np.argsort(prob, kind="mergesort")
         bins = np.empty(prob.size, dtype=int)
@@ -183,11 +217,40 @@ def calibration_curve(y_true: Any, p: Any, *, method: Literal["binned", "loess"]
                                   ci_low=np.clip(centre - half, 0, 1), ci_high=np.clip(centre + half, 0, 1))
 
 
-def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10) -> HosmerLemeshowResult:
-    """Hosmer–Lemeshow goodness-of-fit test over ``n_groups`` equal-count groups of predicted risk.
+def _r_quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's ``quantile(x, probs)`` (type 7) with R's own arithmetic, so that breaks equal R's to the last bit.
 
-    ``C = Σ_g (O_g − E_g)² / (E_g (1 − E_g/n_g))`` on ``n_groups − 2`` df (R: ``ResourceSelection::hoslem.test``
-    uses quantile breaks, which differ from our equal-count split only when predictions are tied).
+    ``index = 1 + (n − 1)·p``, ``lo = floor(index)``, ``hi = ceiling(index)``,
+    ``q = (1 − h)·x[lo] + h·x[hi]`` with ``h = index − lo`` where ``index > lo`` and ``x[hi] != x[lo]``.
+    """
+    xs = np.sort(x)
+    index = 1.0 + (xs.size - 1) * probs
+    lo = np.floor(index).astype(int)
+    hi = np.ceil(index).astype(int)
+    q = xs[lo - 1].copy()
+    interp = (index > lo) & (xs[hi - 1] != q)
+    h = (index - lo)[interp]
+    q[interp] = (1 - h) * q[interp] + h * xs[hi - 1][interp]
+    return q
+
+
+def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10, *,
+                    grouping: Literal["quantile", "equal_count"] = "quantile") -> HosmerLemeshowResult:
+    """Hosmer–Lemeshow goodness-of-fit test over ``n_groups`` groups of predicted risk.
+
+    ``C = Σ_g (O_g − E_g)² / (E_g (1 − E_g/n_g))`` on ``n_groups − 2`` df.
+
+    ``grouping="quantile"`` (default) is ``ResourceSelection::hoslem.test(y, p, g)`` exactly: the groups are
+    ``cut(p, breaks = unique(quantile(p, seq(0, 1, 1/g))), include.lowest = TRUE)`` — type-7 quantiles,
+    right-closed intervals, the first one closed on the left. With ties (or a small n) some breaks coincide
+    and fewer than ``n_groups`` groups remain; as in R the df stays ``n_groups − 2``. Even without ties the
+    groups are *not* those of an equal-count split whenever ``n`` is not a multiple of ``g``: the breaks are
+    interpolated quantiles and a case equal to a break falls into the lower group, so the cases are divided
+    differently (at n = 12, g = 5: sizes 3, 2, 2, 2, 3 instead of 3, 2, 3, 2, 2), which can move the p-value
+    noticeably.
+    ``grouping="equal_count"`` splits the sorted predictions into ``n_groups`` groups of sizes differing by at
+    most one (ties broken by position), the previous behaviour. Empty groups (with ties, an interval between
+    two interpolated breaks can hold no case) are dropped; R keeps them and its statistic becomes NaN.
 
     Caveat (Van Calster et al. 2019; Hosmer et al. 1997): the test depends on the arbitrary grouping, has low
     power in small samples and flags trivial miscalibration in large ones, and a non-significant result does
@@ -195,17 +258,29 @@ def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10) -> HosmerLemeshowRe
     journal asks for it.
     """
     where = "hosmer_lemeshow"
+    check_param("grouping", grouping, ("quantile", "equal_count"), where)
     y, prob = _prepare(y_true, p, where)
-    g = int(n_groups)
-    if g < 3 or g > y.size:
+    g = check_count(n_groups, "n_groups", where, minimum=3)
+    if g > y.size:
         msg = f"The 'n_groups' parameter of {where} must be between 3 and n ({y.size}). Got {n_groups!r} instead."
         raise StatsInputError(msg)
-    order = np.argsort(prob, kind="mergesort")
-    groups = np.empty(prob.size, dtype=int)
-    groups[order] = np.arange(prob.size) * g // prob.size
-    counts = np.bincount(groups, minlength=g).astype(float)
-    observed = np.bincount(groups, weights=y, minlength=g)
-    expected = np.bincount(groups, weights=prob, minlength=g)
+    if grouping == "quantile":
+        breaks = np.unique(_r_quantile7(prob, np.minimum(np.arange(g + 1) * (1.0 / g), 1.0)))
+        if breaks.size < 2:
+            msg = (f"{where}: all predictions in 'p' are equal ({prob[0]:g}); no risk groups can be formed "
+                   "(hoslem.test fails too). Use grouping='equal_count' or check the model.")
+            raise StatsInputError(msg)
+        # cut(..., include.lowest = TRUE): (b_k, b_k+1], the first interval [b_0, b_1]
+        groups = np.clip(np.searchsorted(breaks, prob, side="left") - 1, 0, max(breaks.size - 2, 0))
+    else:
+        order = np.argsort(prob, kind="mergesort")
+        groups = np.empty(prob.size, dtype=int)
+        groups[order] = np.arange(prob.size) * g // prob.size
+    counts = np.bincount(groups).astype(float)
+    observed = np.bincount(groups, weights=y, minlength=counts.size)
+    expected = np.bincount(groups, weights=prob, minlength=counts.size)
+    present = counts > 0
+    counts, observed, expected = counts[present], observed[present], expected[present]
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = (observed - expected) ** 2 / (expected * (1 - expected / counts))
     stat = float(np.nansum(terms))
@@ -213,8 +288,10 @@ def hosmer_lemeshow(y_true: Any, p: Any, n_groups: int = 10) -> HosmerLemeshowRe
     if np.any(expected < 5) or np.any(counts - expected < 5):
         msg = f"{where}: some groups have expected counts < 5; the chi-square approximation is unreliable."
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
+    label = "hoslem.test quantile groups" if grouping == "quantile" else "equal-count groups"
     return HosmerLemeshowResult(statistic=stat, df=float(df), pvalue=float(sps.chi2.sf(stat, df)), n_groups=g,
-                                observed=observed, expected=expected, counts=counts, n=int(y.size))
+                                observed=observed, expected=expected, counts=counts,
+                                method=f"Hosmer-Lemeshow ({label})", n=int(y.size))
 
 
 def _metrics(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -233,15 +310,24 @@ def _take(X: Any, idx: np.ndarray) -> Any:
 
 
 def optimism_corrected(estimator: Any, X: Any, y: Any, *, n_resamples: int = 200, groups: Any = None,
-                       random_state: SeedLike = None, progress: bool = False) -> OptimismResult:
+                       random_state: SeedLike = None, progress: bool = False,
+                       stratify: bool = True) -> OptimismResult:
     """Harrell's bootstrap optimism-corrected AUC, calibration slope and Brier score of a development fit.
 
     1. Fit a clone of ``estimator`` on all of ``(X, y)``: *apparent* performance on ``X``.
-    2. For each of ``n_resamples`` bootstrap samples (stratified by class; patients when ``groups`` is given),
-       fit a fresh clone on the sample, evaluate on the sample (bootstrap performance) and on the original data
-       (test performance); optimism = bootstrap − test.
+    2. For each of ``n_resamples`` bootstrap samples (patients when ``groups`` is given), fit a fresh clone on
+       the sample, evaluate on the sample (bootstrap performance) and on the original data (test
+       performance); optimism = bootstrap − test.
     3. Corrected = apparent − mean optimism (Harrell, *Regression Modeling Strategies*, §5.3.5; R
        ``rms::validate(fit, B = 200)``, whose ``index.corrected`` column is the same quantity).
+
+    Resampling scheme: ``stratify=True`` (default) draws positives and negatives separately, keeping the
+    class counts of every resample equal to the data's, so that no resample lacks a class in small samples.
+    ``rms::validate`` draws plain (unstratified) bootstrap samples; ``stratify=False`` does the same and is the
+    setting to use when comparing with R. The two schemes estimate the same optimism but give different
+    numbers for a given seed, the Brier score's most visibly (its optimism depends on each resample's
+    prevalence, which stratification fixes).
+    Unstratified resamples with a single class are skipped (their metrics are undefined).
 
     The estimator must implement ``fit`` and ``predict_proba``; every modelling step that learns from data
     (scaling, feature selection, tuning) must live inside it, otherwise the optimism is underestimated.
@@ -251,12 +337,23 @@ def optimism_corrected(estimator: Any, X: Any, y: Any, *, n_resamples: int = 200
     where = "optimism_corrected"
     yy = as_binary(y, where, name="y")
     check_both_classes(yy, where)
-    if len(X) != yy.size:
-        msg = f"{where}: X has {len(X)} rows but y has {yy.size} entries; pass aligned data."
+    if not hasattr(X, "__len__") or len(X) != yy.size:
+        rows = len(X) if hasattr(X, "__len__") else "no"
+        msg = f"{where}: 'X' has {rows} rows but 'y' has {yy.size} entries; pass aligned data."
         raise StatsInputError(msg)
-    full = clone(estimator).fit(X, yy)
-    apparent = _metrics(yy, full.predict_proba(X)[:, 1])
-    w = resample_counts(yy, n_resamples=int(n_resamples), groups=groups, stratify=True,
+    n_resamples = check_count(n_resamples, "n_resamples", where)
+    if not isinstance(stratify, bool | np.bool_):
+        msg = f"The 'stratify' parameter of {where} must be True or False. Got {stratify!r} instead."
+        raise StatsInputError(msg)
+    try:
+        full = clone(estimator).fit(X, yy)
+        apparent = _metrics(yy, full.predict_proba(X)[:, 1])
+    except (TypeError, ValueError, AttributeError) as exc:
+        msg = (f"{where}: the estimator could not be fitted on 'X' and 'y' ({type(exc).__name__}: {exc}). "
+               "Pass numeric features without missing or infinite values, or an estimator (pipeline) that "
+               "handles them and implements fit and predict_proba.")
+        raise FitError(msg) from exc
+    w = resample_counts(yy, n_resamples=n_resamples, groups=groups, stratify=bool(stratify),
                         random_state=random_state)
     base = np.arange(yy.size)
     optimism = np.full((w.shape[0], 3), np.nan)
@@ -268,6 +365,8 @@ def optimism_corrected(estimator: Any, X: Any, y: Any, *, n_resamples: int = 200
     for b in iterator:
         idx = np.repeat(base, w[b])
         Xb, yb = _take(X, idx), yy[idx]
+        if yb.min() == yb.max():  # an unstratified resample with one class: nothing can be fitted
+            continue
         try:
             model = clone(estimator).fit(Xb, yb)
         except ValueError:

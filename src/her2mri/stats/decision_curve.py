@@ -33,6 +33,7 @@ from her2mri.stats._checks import (
     as_binary,
     as_float_1d,
     check_conf_level,
+    check_count,
     check_param,
     check_same_length,
 )
@@ -96,13 +97,19 @@ def _best_range(t: np.ndarray, beats: np.ndarray) -> tuple[float, float] | None:
 def optimal_threshold(thresholds: np.ndarray, nb_model: np.ndarray, nb_all: np.ndarray, *,
                       rule: Literal["max_advantage", "max_net_benefit"] = "max_advantage") -> float | None:
     """Seed 004's "optimal DCA threshold" (see the module docstring); ``None`` if the model never helps."""
-    check_param("rule", rule, ("max_advantage", "max_net_benefit"), "optimal_threshold")
-    advantage = nb_model - np.maximum(nb_all, 0.0)
+    where = "optimal_threshold"
+    check_param("rule", rule, ("max_advantage", "max_net_benefit"), where)
+    thresholds = as_float_1d(thresholds, "thresholds", where)
+    nb_model = as_float_1d(nb_model, "nb_model", where, allow_nan=True)
+    nb_all = as_float_1d(nb_all, "nb_all", where, allow_nan=True)
+    check_same_length(where, thresholds=thresholds, nb_model=nb_model, nb_all=nb_all)
+    with np.errstate(invalid="ignore"):
+        advantage = nb_model - np.maximum(nb_all, 0.0)
     if not np.any(advantage > 0):
         return None
     if rule == "max_net_benefit":
-        return float(thresholds[int(np.argmax(nb_model))])
-    return float(thresholds[int(np.argmax(advantage))])
+        return float(thresholds[int(np.nanargmax(nb_model))])
+    return float(thresholds[int(np.nanargmax(advantage))])
 
 
 def decision_curve(y_true: Any, p: Any, *, thresholds: Any = None, n_resamples: int = 0,
@@ -120,7 +127,9 @@ def decision_curve(y_true: Any, p: Any, *, thresholds: Any = None, n_resamples: 
     R equivalent: ``dcurves::dca(y ~ p, thresholds = …)`` / rmda ``decision_curve`` (with ``p >= t``).
     """
     where = "decision_curve"
+    check_param("optimal_rule", optimal_rule, ("max_advantage", "max_net_benefit"), where)
     conf_level = check_conf_level(conf_level, where)
+    n_resamples = check_count(n_resamples, "n_resamples", where, minimum=0)
     y, prob, t = _risks(y_true, p, thresholds, where)
     tp, fp, n = _counts(y, prob, t)
     nb = _net_benefit(tp, fp, n, t)
@@ -147,6 +156,7 @@ def clinical_impact(y_true: Any, p: Any, *, thresholds: Any = None, population: 
     """Clinical-impact curve: per ``population`` people, how many are called high risk (``p >= t``) and how
     many of those have the event (Kerr et al.; rmda ``plot_clinical_impact``)."""
     where = "clinical_impact"
+    population = check_count(population, "population", where)
     y, prob, t = _risks(y_true, p, thresholds, where)
     tp, fp, n = _counts(y, prob, t)
     return ClinicalImpactResult(thresholds=t, n_high_risk=(tp + fp) / n * population,

@@ -25,9 +25,13 @@ from scipy import stats as sps
 from her2mri._typing import SeedLike
 from her2mri.stats._checks import (
     StatsInputError,
+    _to_float,
     as_binary,
     as_float_1d,
+    as_float_scalar,
+    as_groups,
     check_conf_level,
+    check_count,
     check_direction,
     check_param,
     check_same_length,
@@ -78,10 +82,14 @@ def proportion_ci(x: int, n: int, *, method: CiMethod = "wilson", conf_level: fl
     where = "proportion_ci"
     check_param("method", method, ("wilson", "clopper_pearson"), where)
     conf_level = check_conf_level(conf_level, where)
-    if int(n) != n or int(x) != x or n < 1 or not 0 <= x <= n:
-        msg = f"{where}: needs integers 0 <= x <= n and n >= 1; got x={x!r}, n={n!r}."
+    xf, nf = _to_float(x), _to_float(n)
+    if not (np.isfinite(xf) and np.isfinite(nf) and xf.is_integer() and nf.is_integer() and nf >= 1
+            and 0 <= xf <= nf):
+        msg = (f"{where}: 'x' and 'n' must be integers with 0 <= x <= n and n >= 1; got x={x!r}, n={n!r}. "
+               "Pass the count of successes and the number of trials.")
         raise StatsInputError(msg)
-    lo, hi = _bounds(int(x), int(n), method, conf_level)
+    x, n = int(xf), int(nf)
+    lo, hi = _bounds(x, n, method, conf_level)
     return ProportionResult(estimate=x / n, ci_low=lo, ci_high=hi, x=int(x), n=int(n), conf_level=conf_level,
                             method=method)
 
@@ -112,9 +120,10 @@ def diagnostic_metrics(y_true: Any, y_score: Any, threshold: float, *, ci_method
     y = as_binary(y_true, where)
     s = as_float_1d(y_score, "y_score", where)
     check_same_length(where, y_true=y, y_score=s)
-    if np.isnan(threshold):
-        msg = f"{where}: 'threshold' must be a number fixed on training data (±inf allowed); got {threshold!r}."
-        raise StatsInputError(msg)
+    threshold = as_float_scalar(threshold, "threshold", where)
+    n_resamples = check_count(n_resamples, "n_resamples", where, minimum=0)
+    if groups is not None:
+        groups = as_groups(groups, y.size, where)
     call = s >= threshold if direction == ">" else s <= threshold
     pos = y == 1
     tp, fp = int(np.sum(call & pos)), int(np.sum(call & ~pos))

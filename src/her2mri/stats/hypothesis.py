@@ -29,7 +29,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from her2mri.exceptions import StatisticalWarning
-from her2mri.stats._checks import StatsInputError, as_float_1d
+from her2mri.stats._checks import StatsInputError, as_float_1d, as_float_array
 from her2mri.stats._multiplicity import p_adjust
 from her2mri.stats.results import TestResult
 
@@ -47,6 +47,8 @@ __all__ = [
 
 #: tables with more candidate tables than this are not enumerated by :func:`fisher_exact`
 FISHER_MAX_TABLES = 500_000
+#: :func:`fisher_exact` refuses tables with more observations than this (use chi-square at such sizes)
+FISHER_MAX_N = 1_000_000
 
 
 class FisherTooLargeError(StatsInputError):
@@ -136,12 +138,15 @@ def levene(*groups: Any, center: str = "median") -> TestResult:
 
 
 def _table(table: Any, where: str) -> np.ndarray:
-    t = np.asarray(table, dtype=float)
+    t = as_float_array(table, "table", where)
     if t.ndim != 2 or min(t.shape) < 2:
         msg = f"{where}: needs an r×c contingency table with r, c >= 2; got shape {t.shape}."
         raise StatsInputError(msg)
-    if np.any(t < 0) or np.any(t != np.round(t)):
-        msg = f"{where}: table entries must be non-negative integer counts."
+    if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t)):
+        msg = f"{where}: 'table' entries must be non-negative integer counts; got {t.ravel()[:6].tolist()}..."
+        raise StatsInputError(msg)
+    if t.sum() > 2.0**53:
+        msg = f"{where}: 'table' counts sum to {t.sum():g}, beyond exact integer arithmetic; check the table."
         raise StatsInputError(msg)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if min(t.shape) < 2:
@@ -229,6 +234,10 @@ def fisher_exact(table: Any) -> TestResult:
         t = t.T  # fewer columns → fewer nested loops
     rows, cols = t.sum(axis=1), t.sum(axis=0)
     n = int(t.sum())
+    if n > FISHER_MAX_N:
+        msg = (f"fisher_exact: the table has n = {n:,} observations (more than {FISHER_MAX_N:,}); use "
+               "chi_square at this size.")
+        raise FisherTooLargeError(msg)
     observed = gammaln(rows + 1).sum() + gammaln(cols + 1).sum() - gammaln(n + 1) - gammaln(t + 1).sum()
     if t.shape == (2, 2):
         res = sps.fisher_exact(t.astype(np.int64))

@@ -25,6 +25,7 @@ Biometrics 1988;44:837–845.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -310,8 +311,11 @@ def _from_frame(
 
 
 def _check_truth(y: np.ndarray) -> np.ndarray:
-    values = set(np.unique(y).tolist())
-    if not values <= {0, 1}:
+    try:
+        values = set(pd.unique(pd.Series(y.ravel(), dtype=object)).tolist())
+    except TypeError:
+        values = {"<unhashable>"}
+    if not all(isinstance(v, int | float | np.integer | np.floating | np.bool_) and v in (0, 1) for v in values):
         msg = f"MRMC truth must be 0/1 (1 = positive case); got values {sorted(values, key=str)}."
         raise FitError(msg)
     return y.astype(int)
@@ -346,10 +350,11 @@ def or_hillis(
     ``cov_method="jackknife"`` (R ``MRMCaov::mrmc(cov = jackknife)``, OR-DBM MRMC) or ``"delong"``
     (``cov = DeLong``). Returns :class:`MrmcResult` with RRRC, FRRC and RRFC analyses.
     """
-    if not 0.0 < conf_level < 1.0:
+    ok_level = isinstance(conf_level, float | int) and not isinstance(conf_level, bool)
+    if not ok_level or not 0.0 < conf_level < 1.0:
         msg = f"The 'conf_level' parameter of or_hillis must be in (0, 1). Got {conf_level!r} instead."
         raise FitError(msg)
-    if cov_method not in ("jackknife", "delong"):
+    if not isinstance(cov_method, str) or cov_method not in ("jackknife", "delong"):
         msg = f"The 'cov_method' parameter of or_hillis must be 'jackknife' or 'delong'. Got {cov_method!r} instead."
         raise FitError(msg)
     if isinstance(data, pd.DataFrame):
@@ -360,19 +365,26 @@ def or_hillis(
             frame[treatment] = pd.Categorical(frame[treatment].astype(str), categories=order, ordered=True)
             frame = frame.sort_values(treatment, kind="stable")
             frame[treatment] = frame[treatment].astype(str)
-        scores, y, trt_names, rdr_names = _from_frame(frame, truth, rating, reader, treatment, case)
+        scores, y, trt_names, rdr_names = _named(_from_frame, frame, truth, rating, reader, treatment, case)
         if readers is not None:
             idx = [rdr_names.index(str(r)) for r in readers]
             scores, rdr_names = scores[:, idx, :], tuple(str(r) for r in readers)
     else:
-        scores = np.asarray(data, dtype=float)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scores = np.asarray(data, dtype=float)
+        except (TypeError, ValueError) as exc:
+            msg = (f"or_hillis: 'data' must be a long data frame or an array of numeric ratings shaped "
+                   f"(treatments, readers, cases); got input that cannot be read as numbers ({exc}).")
+            raise FitError(msg) from None
         if scores.ndim != 3:
-            msg = f"Rating array must be shaped (treatments, readers, cases); got shape {scores.shape}."
+            msg = f"or_hillis: rating array 'data' must be shaped (treatments, readers, cases); got shape {scores.shape}."
             raise FitError(msg)
         if y_true is None:
             msg = "or_hillis with an array of ratings needs y_true (0/1 truth per case)."
             raise FitError(msg)
-        y = np.asarray(y_true).ravel()
+        y = np.asarray(y_true, dtype=object).ravel()
         if y.shape[0] != scores.shape[2]:
             msg = f"y_true has {y.shape[0]} cases but the rating array has {scores.shape[2]}."
             raise FitError(msg)
@@ -380,8 +392,19 @@ def or_hillis(
             f"trt{i + 1}" for i in range(scores.shape[0]))
         rdr_names = tuple(map(str, readers)) if readers is not None else tuple(
             f"rdr{j + 1}" for j in range(scores.shape[1]))
-    y = _check_truth(np.asarray(y))
-    return _analyse(scores, y, trt_names, rdr_names, cov_method, conf_level)
+    y = _named(_check_truth, np.asarray(y))
+    return _named(_analyse, scores, y, trt_names, rdr_names, cov_method, conf_level)
+
+
+def _named(func: Any, *args: Any) -> Any:
+    """Call an internal step of or_hillis; its FitError messages say they come from or_hillis."""
+    try:
+        return func(*args)
+    except FitError as exc:
+        if str(exc).startswith("or_hillis"):
+            raise
+        msg = f"or_hillis: {exc}"
+        raise FitError(msg) from None
 
 
 def _analyse(scores: np.ndarray, y: np.ndarray, trt_names: tuple[str, ...], rdr_names: tuple[str, ...],

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from her2mri.exceptions import FitError
-from her2mri.stats._checks import as_binary, check_both_classes, check_conf_level
+from her2mri.stats._checks import as_binary, as_float_array, check_both_classes, check_conf_level
 from her2mri.stats.results import LogisticResult
 
 __all__ = ["design_matrix", "logistic_regression"]
@@ -35,8 +35,16 @@ def _is_cat(series: pd.Series) -> bool:
 def design_matrix(X: pd.DataFrame, *, categorical: Sequence[str] | None = None,
                   reference: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Numeric design matrix (no intercept) with one-hot categorical columns; returns it and the reference levels."""
-    forced = set(categorical or ())
-    reference = dict(reference or {})
+    if not isinstance(X, pd.DataFrame):
+        msg = f"design_matrix: 'X' must be a pandas DataFrame; got {type(X).__name__}."
+        raise FitError(msg)
+    try:
+        forced = set(categorical or ())
+        reference = dict(reference or {})
+    except (TypeError, ValueError):
+        msg = (f"design_matrix: 'categorical' must be a list of column names and 'reference' a mapping "
+               f"column → level; got {categorical!r:.60} and {reference!r:.60}.")
+        raise FitError(msg) from None
     parts: list[pd.DataFrame] = []
     refs: dict[str, str] = {}
     for col in X.columns:
@@ -45,7 +53,12 @@ def design_matrix(X: pd.DataFrame, *, categorical: Sequence[str] | None = None,
             if isinstance(s.dtype, pd.CategoricalDtype):
                 levels = [c for c in s.cat.categories if (s == c).any()]
             else:
-                levels = sorted(s.dropna().unique().tolist(), key=str)
+                try:
+                    levels = sorted(s.dropna().unique().tolist(), key=str)
+                except TypeError:
+                    msg = (f"design_matrix: column {col!r} holds non-scalar values (lists, dicts); accepted: "
+                           "numbers or category labels.")
+                    raise FitError(msg) from None
             ref = reference.get(col, levels[0] if levels else None)
             if ref not in levels:
                 msg = (f"logistic_regression: reference level {ref!r} of column {col!r} is not among its levels "
@@ -109,10 +122,14 @@ def logistic_regression(X: pd.DataFrame, y: Any, *, categorical: Sequence[str] |
     where = "logistic_regression"
     conf_level = check_conf_level(conf_level, where)
     if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(np.asarray(X, dtype=float)).rename(columns=lambda i: f"x{i + 1}")
+        arr = as_float_array(X, "X", where)
+        if arr.ndim not in (1, 2):
+            msg = f"{where}: 'X' must be a DataFrame or a 1-D/2-D array of numbers; got shape {arr.shape}."
+            raise FitError(msg)
+        X = pd.DataFrame(arr).rename(columns=lambda i: f"x{i + 1}")
     yy = as_binary(y, where, name="y")
     if len(X) != yy.size:
-        msg = f"{where}: X has {len(X)} rows but y has {yy.size} entries; pass aligned data."
+        msg = f"{where}: 'X' has {len(X)} rows but y has {yy.size} entries; pass aligned data."
         raise FitError(msg)
     design, refs = design_matrix(X, categorical=categorical, reference=reference)
     complete = design.notna().all(axis=1).to_numpy()

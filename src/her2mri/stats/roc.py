@@ -33,6 +33,7 @@ from her2mri.stats._checks import (
     StatsInputError,
     as_binary,
     as_float_1d,
+    as_float_array,
     check_both_classes,
     check_conf_level,
     check_direction,
@@ -88,14 +89,9 @@ def _fast_delong(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndar
     v10 = (tz[:, :m] - tx) / n
     v01 = 1.0 - (tz[:, m:] - ty) / m
     k = scores.shape[0]
-    if m > 1:
-        s10 = np.atleast_2d(np.cov(v10, ddof=1))
-    else:
-        s10 = np.zeros((k, k))
-    if n > 1:
-        s01 = np.atleast_2d(np.cov(v01, ddof=1))
-    else:
-        s01 = np.zeros((k, k))
+    # pROC divides by m - 1 and n - 1: with a single case in a class the variance is undefined (NaN)
+    s10 = np.atleast_2d(np.cov(v10, ddof=1)) if m > 1 else np.full((k, k), np.nan)
+    s01 = np.atleast_2d(np.cov(v01, ddof=1)) if n > 1 else np.full((k, k), np.nan)
     cov = s10 / m + s01 / n
     return aucs, cov, v10, v01
 
@@ -109,12 +105,24 @@ def delong_covariance(y_true: Any, scores: Mapping[str, Any] | np.ndarray, *,
     """
     where = "delong_covariance"
     check_direction(direction, where)
-    mat = np.asarray(list(scores.values()) if isinstance(scores, Mapping) else scores, dtype=float)
-    mat = np.atleast_2d(mat)
     y = as_binary(y_true, where)
-    if mat.shape[1] != y.size:
-        msg = f"{where}: each score vector must have {y.size} entries (one per case); got {mat.shape[1]}."
-        raise StatsInputError(msg)
+    if isinstance(scores, Mapping):
+        rows = [as_float_1d(v, f"scores[{k!r}]", where, allow_nan=True) for k, v in scores.items()]
+        bad = [f"{k!r} ({r.size})" for k, r in zip(scores, rows, strict=True) if r.size != y.size]
+        if bad:
+            msg = (f"{where}: each score vector must have {y.size} entries (one per case); got "
+                   f"{', '.join(bad)}. Pass scores of all models on the same cases.")
+            raise StatsInputError(msg)
+        if not rows:
+            msg = f"{where}: 'scores' is empty; pass at least one score vector."
+            raise StatsInputError(msg)
+        mat = np.vstack(rows)
+    else:
+        mat = np.atleast_2d(as_float_array(scores, "scores", where))
+        if mat.ndim != 2 or mat.shape[1] != y.size:
+            msg = (f"{where}: 'scores' must be a (K, {y.size}) array, one row per model and one column per case; "
+                   f"got shape {mat.shape}.")
+            raise StatsInputError(msg)
     if not np.all(np.isfinite(mat)):
         msg = f"{where}: scores contain non-finite values; drop or impute them first."
         raise StatsInputError(msg)
@@ -145,9 +153,10 @@ def auc_ci(y_true: Any, y_score: Any, *, conf_level: float = 0.95, direction: st
     aucs, cov, _, _ = _fast_delong(y, oriented(s, direction)[None, :])
     est = float(aucs[0])
     var = float(cov[0, 0])
-    half = sps.norm.ppf((1 + conf_level) / 2) * np.sqrt(max(var, 0.0))
+    half = float(sps.norm.ppf((1 + conf_level) / 2) * np.sqrt(max(var, 0.0))) if np.isfinite(var) else np.nan
     n_pos = int(y.sum())
-    return AucResult(estimate=est, variance=var, ci_low=float(max(0.0, est - half)), ci_high=float(min(1.0, est + half)),
+    lo, hi = (max(0.0, est - half), min(1.0, est + half)) if np.isfinite(half) else (np.nan, np.nan)
+    return AucResult(estimate=est, variance=var, ci_low=float(lo), ci_high=float(hi),
                      n_pos=n_pos, n_neg=int(y.size - n_pos), conf_level=conf_level,
                      method="DeLong (fast midrank, Sun & Xu 2014)", direction=direction)
 
@@ -218,7 +227,9 @@ def delong_test(y_true: Any, score1: Any, score2: Any, *, conf_level: float = 0.
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     zcrit = sps.norm.ppf((1 + conf_level) / 2)
-    if var <= 0:
+    if np.isnan(var):  # a single case in a class: no DeLong variance (pROC gives NA)
+        stat = pval = half = np.nan
+    elif var <= 0:
         stat = 0.0 if diff == 0 else np.copysign(np.inf, diff)
         pval = 1.0 if diff == 0 else 0.0
         half = 0.0
@@ -248,13 +259,21 @@ def delong_test_unpaired(y1: Any, score1: Any, y2: Any, score2: Any, *, conf_lev
     yb, sb = _prepare(y2, score2, where)
     a1, c1, _, _ = _fast_delong(ya, oriented(sa, direction)[None, :])
     a2, c2, _, _ = _fast_delong(yb, oriented(sb, direction)[None, :])
-    v1, v2 = float(c1[0, 0]), float(c2[0, 0])
+    v1, v2 = np.float64(c1[0, 0]), np.float64(c2[0, 0])
     diff = float(a1[0] - a2[0])
-    se = np.sqrt(v1 + v2)
-    df = (v1 + v2) ** 2 / (v1**2 / (ya.size - 1) + v2**2 / (yb.size - 1))
-    stat = diff / se
-    pval = float(2 * sps.t.sf(abs(stat), df))
-    half = sps.t.ppf((1 + conf_level) / 2, df) * se
+    if np.isnan(v1 + v2):  # a single case in a class: no DeLong variance (pROC gives NA)
+        stat = pval = half = df = np.nan
+    elif v1 + v2 <= 0:  # both curves perfectly separate or tie: as delong_test, t is 0 or ±inf, df undefined
+        stat = 0.0 if diff == 0 else np.copysign(np.inf, diff)
+        pval = 1.0 if diff == 0 else 0.0
+        half, df = 0.0, np.nan
+    else:
+        se = np.sqrt(v1 + v2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = float((v1 + v2) ** 2 / (v1**2 / (ya.size - 1) + v2**2 / (yb.size - 1)))
+        stat = diff / se
+        pval = float(2 * sps.t.sf(abs(stat), df))
+        half = float(sps.t.ppf((1 + conf_level) / 2, df) * se)
     return DelongTestResult(statistic=float(stat), pvalue=pval, estimate1=float(a1[0]), estimate2=float(a2[0]),
                             difference=diff, ci_low=float(diff - half), ci_high=float(diff + half),
                             method="DeLong unpaired Welch t test", df=float(df), conf_level=conf_level,
@@ -286,6 +305,7 @@ def delong_matrix(y_true: Any, scores: Mapping[str, Any], *, correction: Correct
         z = np.where(denom > 0, diff / np.sqrt(np.where(denom > 0, denom, 1.0)), 0.0)
     p = 2 * sps.norm.sf(np.abs(z))
     p[(denom <= 0) & (diff != 0)] = 0.0
+    p[np.isnan(denom)] = np.nan  # a single case in a class: no DeLong variance
     np.fill_diagonal(p, 1.0)
     iu = np.triu_indices(len(names), 1)
     adj_upper = p_adjust(p[iu], correction)

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from her2mri.exceptions import FitError
+from her2mri.stats._checks import as_float_scalar, check_count
 from her2mri.stats.diagnostic import wilson_interval
 from her2mri.stats.mrmc import auc_wald_interval
 from her2mri.stats.results import json_safe
@@ -175,7 +176,15 @@ def _vector(frame: pd.DataFrame, value: Any, name: str) -> np.ndarray:
             msg = f"subgroup_metrics: column '{value}' (for {name}) is not in the frame; got {list(frame.columns)[:12]}..."
             raise FitError(msg)
         return frame[value].to_numpy()
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value, dtype=object)
+    except (TypeError, ValueError) as exc:
+        msg = f"subgroup_metrics: {name} must be a column name or one value per row; got unreadable input ({exc})."
+        raise FitError(msg) from None
+    if arr.ndim != 1:
+        msg = (f"subgroup_metrics: {name} must be a column name or a 1-D array with one value per row; got "
+               f"{value!r:.60}.")
+        raise FitError(msg)
     if arr.shape[0] != len(frame):
         msg = f"subgroup_metrics: {name} has {arr.shape[0]} values but the frame has {len(frame)} rows."
         raise FitError(msg)
@@ -197,7 +206,9 @@ def subgroup_metrics(
     ``y_true`` and ``score`` are column names of ``frame`` or arrays aligned with its rows; rows with a missing
     outcome or score are dropped (counted in ``notes``); a missing subgroup value forms the level ``missing``.
     """
-    if not 0 < conf_level < 1:
+    threshold = as_float_scalar(threshold, "threshold", "subgroup_metrics")
+    min_per_class = check_count(min_per_class, "min_per_class", "subgroup_metrics", minimum=0)
+    if not isinstance(conf_level, float | int) or isinstance(conf_level, bool) or not 0 < conf_level < 1:
         msg = f"The 'conf_level' parameter of subgroup_metrics must be in (0, 1). Got {conf_level!r} instead."
         raise FitError(msg)
     y_all = pd.to_numeric(pd.Series(_vector(frame, y_true, "y_true"), index=frame.index), errors="coerce")
@@ -211,6 +222,10 @@ def subgroup_metrics(
         msg = f"subgroup_metrics: grouping column(s) {missing_by} not in the frame; pass existing columns in by=."
         raise FitError(msg)
     keep = y_all.notna() & s_all.notna()
+    if not keep.any():
+        msg = (f"subgroup_metrics: no row has both an outcome ('y_true') and a numeric 'score' (of {len(frame)} "
+               "rows); pass the outcome and score columns.")
+        raise FitError(msg)
     notes = [f"{int((~keep).sum())} rows without outcome or score dropped"] if (~keep).any() else []
     y, s = y_all[keep].astype(int), s_all[keep].astype(float)
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))

@@ -25,6 +25,7 @@ from her2mri.stats._checks import (
     StatsInputError,
     as_binary,
     as_float_1d,
+    as_float_scalar,
     check_conf_level,
     check_param,
     check_same_length,
@@ -73,15 +74,38 @@ def kaplan_meier(time: Any, event: Any, *, conf_level: float = 0.95) -> KaplanMe
 
 
 def logrank_test(time: Any, event: Any, group: Any) -> TestResult:
-    """Log-rank test of equal survival across groups (R ``survdiff(Surv(time, event) ~ group)``)."""
+    """Log-rank test of equal survival across groups (R ``survdiff(Surv(time, event) ~ group)``).
+
+    Rows whose ``group`` is missing (None, NaN, NA) are dropped, as R's default ``na.action`` does; ``n`` is the
+    number of rows used. As ``survdiff``, groups with no expected events are left out of the chi-square and of its
+    degrees of freedom (groups with expected events − 1). No events at all is an error.
+    """
     where = "logrank_test"
     t, e = _surv_data(time, event, where)
-    g = np.asarray(group)
+    if isinstance(group, str | bytes):
+        msg = f"{where}: 'group' must hold one group label per case; got a single string {group[:40]!r}."
+        raise StatsInputError(msg)
+    try:
+        g = np.asarray(group, dtype=object)
+    except (TypeError, ValueError) as exc:
+        msg = f"{where}: 'group' must be a 1-D array of group labels; got input that cannot be read ({exc})."
+        raise StatsInputError(msg) from None
+    if g.ndim != 1:
+        msg = f"{where}: 'group' must be one-dimensional (one label per case); got shape {g.shape}."
+        raise StatsInputError(msg)
     check_same_length(where, time=t, group=g)
-    levels, gi = np.unique(g.astype(str), return_inverse=True)
+    import pandas as pd
+
+    keep = ~pd.isna(pd.Series(g, dtype=object)).to_numpy()
+    t, e, g = t[keep], e[keep], g[keep]
+    levels, gi = np.unique(np.array([str(v) for v in g], dtype=str), return_inverse=True)
     k = levels.size
     if k < 2:
-        msg = f"{where}: needs at least two groups; got {levels.tolist()}."
+        msg = (f"{where}: needs at least two groups with a non-missing label; got {levels.tolist()}. "
+               "Pass a 'group' with two or more levels.")
+        raise StatsInputError(msg)
+    if not np.any(e == 1):
+        msg = f"{where}: 'event' has no events (all 0) among the {t.size} rows used; the test is undefined."
         raise StatsInputError(msg)
     event_times = np.unique(t[e == 1])
     observed = np.zeros(k)
@@ -97,10 +121,22 @@ def logrank_test(time: Any, event: Any, group: Any) -> TestResult:
         if n > 1:
             frac = n_g / n
             var += d * (n - d) / (n - 1) * (np.diag(frac) - np.outer(frac, frac))
-    diff = (observed - expected)[: k - 1]
-    stat = float(diff @ np.linalg.solve(var[: k - 1, : k - 1], diff))
-    return TestResult(statistic=stat, pvalue=float(sps.chi2.sf(stat, k - 1)), method="log-rank (survdiff)",
-                      df=float(k - 1), n=int(t.size))
+    used = expected > 0  # survdiff: groups with no expected events do not enter the chi-square
+    if used.sum() < 2:
+        msg = (f"{where}: only group(s) {levels[used].tolist()} have cases at risk at the event times; the "
+               "others have no expected events, so there is nothing to compare.")
+        raise FitError(msg)
+    df = int(used.sum()) - 1
+    diff = (observed - expected)[used][1:]
+    vv = var[np.ix_(used, used)][1:, 1:]
+    try:
+        stat = float(diff @ np.linalg.solve(vv, diff))
+    except np.linalg.LinAlgError:
+        msg = (f"{where}: the variance matrix of the observed-minus-expected events is singular (e.g. a group "
+               "at risk only after the last event); the log-rank chi-square is undefined.")
+        raise FitError(msg) from None
+    return TestResult(statistic=stat, pvalue=float(sps.chi2.sf(stat, df)), method="log-rank (survdiff)",
+                      df=float(df), n=int(t.size))
 
 
 def _efron(beta: float, x: np.ndarray, t: np.ndarray, e: np.ndarray) -> tuple[float, float, float]:
@@ -128,6 +164,7 @@ def concordance_index(time: Any, event: Any, risk: Any) -> float:
     """Harrell's C: P(higher risk ⇒ earlier event) over comparable pairs (R ``survival::concordance``)."""
     t, e = _surv_data(time, event, "concordance_index")
     lp = as_float_1d(risk, "risk", "concordance_index")
+    check_same_length("concordance_index", time=t, risk=lp)
     conc = disc = tied = 0.0
     for i in np.flatnonzero(e == 1):
         later = (t > t[i]) | ((t == t[i]) & (e == 0))
@@ -200,13 +237,15 @@ def score_cutoff(train_score: Any, *, method: Literal["median", "youden"] = "med
         raise StatsInputError(msg)
     from her2mri.stats.roc import youden_threshold
 
-    return youden_threshold(y_train, s).threshold
+    try:
+        return youden_threshold(y_train, s).threshold
+    except StatsInputError as exc:
+        msg = f"{where} (method='youden', 'y_train'): {exc}"
+        raise StatsInputError(msg) from None
 
 
 def stratify_by_score(score: Any, cutoff: float) -> np.ndarray:
     """Label each case ``"high"`` (``score >= cutoff``) or ``"low"``; ``cutoff`` must come from training data."""
     s = as_float_1d(score, "score", "stratify_by_score")
-    if not np.isfinite(cutoff):
-        msg = f"stratify_by_score: 'cutoff' must be a finite number fixed on training data; got {cutoff!r}."
-        raise StatsInputError(msg)
+    cutoff = as_float_scalar(cutoff, "cutoff", "stratify_by_score", allow_inf=False)
     return np.where(s >= cutoff, "high", "low").astype(str)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from her2mri.exceptions import StatisticalWarning
-from her2mri.stats._checks import StatsInputError, check_param
+from her2mri.stats._checks import StatsInputError, as_float_1d, check_param
 from her2mri.stats._multiplicity import CORRECTIONS, Correction, p_adjust
 from her2mri.stats.hypothesis import (
     FisherTooLargeError,
@@ -50,6 +50,15 @@ from her2mri.stats.hypothesis import (
 from her2mri.stats.results import Table1Result, TestResult
 
 __all__ = ["standardized_mean_difference", "table1", "table1_by_set"]
+
+
+def _is_label(value: Any) -> bool:
+    """A usable column label: a hashable scalar (lists, arrays and dicts are not)."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return np.ndim(value) == 0
 
 
 def _is_categorical(series: pd.Series, max_levels: int = 10) -> bool:
@@ -158,18 +167,23 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
     check_param("digits", digits, range(7), where)
     if continuous_digits is not None:
         check_param("continuous_digits", continuous_digits, range(7), where)
-    if group not in frame.columns:
-        msg = f"{where}: group column {group!r} not found; available: {', '.join(map(str, frame.columns))}."
+    if not isinstance(frame, pd.DataFrame):
+        msg = f"{where}: 'frame' must be a pandas DataFrame; got {type(frame).__name__}."
         raise StatsInputError(msg)
+    if not _is_label(group) or group not in frame.columns:
+        msg = (f"{where}: group column {group!r} (argument 'group') not found; available: "
+               f"{', '.join(map(str, frame.columns))}.")
+        raise StatsInputError(msg)
+    _as_series(frame[group], f"group column {group}", where)
     data = frame[frame[group].notna()]
     levels = list(group_order) if group_order is not None else _levels(data[group])
     if len(levels) < 2:
         msg = f"{where}: column {group!r} must have at least two groups; got {levels}."
         raise StatsInputError(msg)
     variables = [c for c in data.columns if c != group] if variables is None else list(variables)
-    missing_cols = [v for v in variables if v not in data.columns]
+    missing_cols = [v for v in variables if not _is_label(v) or v not in data.columns]
     if missing_cols:
-        msg = f"{where}: variables {missing_cols} not found in the frame; check the names."
+        msg = f"{where}: 'variables' {missing_cols} not found in the frame; check the names."
         raise StatsInputError(msg)
     forced = set(categorical or ())
     names = [str(g) for g in levels]
@@ -178,7 +192,7 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
     var_p: dict[str, float] = {}
     group_masks = [(data[group] == g).to_numpy(dtype=bool) for g in levels]
     for var in variables:
-        col = data[var]
+        col = _as_series(data[var], f"variable {var}", where)
         n_missing = int(col.isna().sum())
         if var in forced or _is_categorical(col):
             cats = _levels(col)
@@ -200,6 +214,11 @@ def table1(frame: pd.DataFrame, *, group: str, variables: Sequence[str] | None =
             first = len(rows) - max(len(cats), 1)
         else:
             values = pd.to_numeric(col, errors="coerce")
+            infinite = np.flatnonzero(np.isinf(values.to_numpy(dtype=float)))
+            if infinite.size:
+                msg = (f"{where}: variable {var!r} has an infinite value ({values.iloc[infinite[0]]!r}) at row "
+                       f"{infinite[0] + 1} of the rows with a group; accepted: finite numbers or missing values.")
+                raise StatsInputError(msg)
             samples = [values[data[group] == g].dropna().to_numpy(dtype=float) for g in levels]
             normal = _is_normal(samples, normality_alpha)
             test = _continuous_test(samples, normal, normality_alpha)
@@ -238,6 +257,27 @@ def _describe(s: np.ndarray, normal: bool, digits: int) -> str:
     return f"{_fmt(med, digits)} ({_fmt(q1, digits)}, {_fmt(q3, digits)})"
 
 
+def _as_series(values: Any, name: str, where: str) -> pd.Series:
+    """One variable's values as a Series of scalars (numbers, text, NA)."""
+    if not isinstance(values, pd.Series):
+        try:
+            arr = np.asarray(values, dtype=object)
+        except (TypeError, ValueError) as exc:
+            msg = f"{where}: {name!r} must be a 1-D sequence of values; got input that cannot be read ({exc})."
+            raise StatsInputError(msg) from None
+        if arr.ndim != 1:
+            msg = f"{where}: {name!r} must be one-dimensional; got shape {arr.shape}."
+            raise StatsInputError(msg)
+        values = pd.Series(arr)
+    if values.dtype == object:
+        bad = [i for i, v in enumerate(values.tolist()) if np.ndim(v) != 0 or isinstance(v, dict | set)]
+        if bad:
+            msg = (f"{where}: {name!r} holds a non-scalar value at position {bad[0]} "
+                   f"({values.iloc[bad[0]]!r}); accepted: numbers, text or missing values.")
+            raise StatsInputError(msg)
+    return values
+
+
 def standardized_mean_difference(a: pd.Series, b: pd.Series, *, categorical: bool | None = None) -> float:
     """Standardised mean difference between two samples of one variable.
 
@@ -246,12 +286,15 @@ def standardized_mean_difference(a: pd.Series, b: pd.Series, *, categorical: boo
     matrices, first level dropped), which reduces to the usual binary formula for two levels (sign dropped).
     |SMD| > 0.1 is the usual flag for imbalance. R: ``tableone::ExtractSmd``.
     """
-    is_cat = _is_categorical(pd.concat([a, b])) if categorical is None else categorical
+    where = "standardized_mean_difference"
+    a, b = _as_series(a, "a", where), _as_series(b, "b", where)
+    is_cat = _is_categorical(pd.concat([a, b])) if categorical is None else bool(categorical)
     a, b = a.dropna(), b.dropna()
     if a.empty or b.empty:
         return float("nan")
     if not is_cat:
-        x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+        x = as_float_1d(a.to_numpy(dtype=object), "a", where)
+        y = as_float_1d(b.to_numpy(dtype=object), "b", where)
         pooled = np.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
         return float((x.mean() - y.mean()) / pooled) if pooled > 0 else 0.0
     cats = _levels(pd.concat([a, b]))[1:]
@@ -280,16 +323,26 @@ def table1_by_set(frames: Mapping[str, pd.DataFrame], *, variables: Sequence[str
     ``pvalue_adjusted (<set>)``; SMD columns compare the whole sets as before.
     """
     where = "table1_by_set"
-    if not frames or len(frames) < 2:
-        msg = f"{where}: pass a mapping of at least two set names to frames (e.g. train, internal, external)."
+    if not isinstance(frames, Mapping) or len(frames) < 2:
+        msg = (f"{where}: 'frames' must be a mapping of at least two set names to frames (e.g. train, internal, "
+               f"external); got {type(frames).__name__}.")
+        raise StatsInputError(msg)
+    not_frames = [str(k) for k, f in frames.items() if not isinstance(f, pd.DataFrame)]
+    if not_frames:
+        msg = f"{where}: 'frames' entries {not_frames} are not pandas DataFrames."
         raise StatsInputError(msg)
     names = list(frames)
     reference = names[0] if reference is None else reference
-    if reference not in frames:
-        msg = f"{where}: reference set {reference!r} not among {names}."
+    if not _is_label(reference) or reference not in frames:
+        msg = f"{where}: 'reference' set {reference!r} not among {names}."
         raise StatsInputError(msg)
     if variables is None:
         variables = [c for c in frames[names[0]].columns if c != group]
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    absent = [(n, v) for n, f in frames.items() for v in variables if not _is_label(v) or v not in f.columns]
+    if absent:
+        msg = f"{where}: 'variables' missing from a set: {absent[:5]} (set, variable); check the names."
+        raise StatsInputError(msg)
     key = "__set__"
     stacked = pd.concat([f.assign(**{key: n}) for n, f in frames.items()], ignore_index=True)
     stacked[key] = pd.Categorical(stacked[key], categories=names)
