@@ -241,6 +241,7 @@ class StudyConfig(_Section):
     name: str = "her2mri study"
     seed: int = 2026
     n_jobs: int = Field(1, ge=1, le=64)
+    scheduler: str | None = None  # Dask scheduler address: the models step's fold x model fits run there
     cohort: CohortSection
     tasks: TasksSection
     design: DesignSection = Field(default_factory=DesignSection)
