@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,20 +44,23 @@ __all__ = ["FittedModel", "fit_fixed", "fit_model", "model_description", "shared
 
 _CANDIDATES = ("lr", "dt", "svm", "knn", "mlp", "rf", "gbdt")
 
-_CACHE: dict[str, tuple[Any, Any, Any]] | None = None
+_LOCAL = threading.local()  # per thread: Dask workers may run several units in threads of one process
+
+
+def _cache() -> dict[str, tuple[Any, Any, Any]] | None:
+    return getattr(_LOCAL, "cache", None)
 
 
 @contextmanager
 def shared_selection() -> Iterator[None]:
     """Within the block, fitted preprocessing + selection outputs are shared between fits (see the module
     docstring); the cache is dropped on exit, so its memory lasts one unit of work."""
-    global _CACHE
-    previous = _CACHE
-    _CACHE = {} if previous is None else previous
+    previous = _cache()
+    _LOCAL.cache = {} if previous is None else previous
     try:
         yield
     finally:
-        _CACHE = previous
+        _LOCAL.cache = previous
 
 
 def _signature(spec: ModelSpecConfig, kinds: dict[str, list[str]], harmonize: dict[str, Any] | None,
@@ -81,13 +85,14 @@ def _fold_key(signature: str, row_keys: np.ndarray, y: np.ndarray, groups: np.nd
 def _prefix(pipeline: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, train: np.ndarray,
             test: np.ndarray | None, key: str | None) -> tuple[Any, Any, Any]:
     """The fitted steps before the classifier on ``train`` and their output on ``train`` and ``test``."""
-    if key is not None and _CACHE is not None and key in _CACHE:
-        return _CACHE[key]
+    cache = _cache()
+    if key is not None and cache is not None and key in cache:
+        return cache[key]
     prefix = clone(pipeline)[:-1]
     Xt_train = prefix.fit_transform(X.iloc[train], y[train], **_fit_params(prefix, groups[train]))
     Xt_test = prefix.transform(X.iloc[test]) if test is not None else None
-    if key is not None and _CACHE is not None:
-        _CACHE[key] = (prefix, Xt_train, Xt_test)
+    if key is not None and cache is not None:
+        cache[key] = (prefix, Xt_train, Xt_test)
     return prefix, Xt_train, Xt_test
 
 
@@ -199,7 +204,7 @@ def _oof(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.nda
          keys: list[str | None] | None = None) -> list[np.ndarray]:
     """Out-of-fold scores of every grid point (one array per point, in grid order)."""
     keys = keys if keys is not None else [None] * len(folds)
-    if n_jobs == 1 or len(folds) == 1 or _CACHE is not None:
+    if n_jobs == 1 or len(folds) == 1 or _cache() is not None:
         parts = [_fold_scores(pipeline, points, X, y, groups, train, test, key)
                  for (train, test), key in zip(folds, keys, strict=True)]
     else:
