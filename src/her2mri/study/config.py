@@ -68,6 +68,7 @@ class FeaturesTableSection(_Section):
 
     path: Path
     on: str = "lesion_id"
+    key: str | None = None  # the features table's column holding the ``on`` values, when named differently
 
 
 class CohortSection(_Section):
