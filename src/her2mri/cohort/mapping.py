@@ -45,11 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re
+
 import numpy as np
 import pandas as pd
 import yaml
 
-from her2mri.cohort.vocabulary import normalise_token
+from her2mri.cohort.vocabulary import MISSING_TOKENS, normalise_token
 from her2mri.exceptions import CohortIssue, ConfigError
 
 __all__ = ["CohortMapping", "apply_mapping", "flatten_headers", "load_mapping"]
@@ -198,7 +200,7 @@ def _derive(frame: pd.DataFrame, column: str, rule: dict[str, Any], issues: list
         return None
     if op == "any_of":
         def flag(value: object) -> bool:
-            if not _present(value):
+            if not _filled(value):
                 return False
             token = normalise_token(value)
             return token not in ("0", "no", "false", "none", "negative")
@@ -210,8 +212,9 @@ def _derive(frame: pd.DataFrame, column: str, rule: dict[str, Any], issues: list
     values = pd.DataFrame(index=frame.index)
     for name in names:
         raw = frame[name]
-        numbers = pd.to_numeric(raw.where(raw.map(_present), np.nan), errors="coerce")
-        bad = raw.map(_present) & numbers.isna()
+        filled = raw.map(_filled)
+        numbers = pd.to_numeric(raw.where(filled, np.nan), errors="coerce")
+        bad = filled & numbers.isna()
         for row in np.flatnonzero(bad.to_numpy())[:10]:
             issues.append(CohortIssue(int(row) + 1, name, raw.iloc[row],
                                       f"the mapping derives '{column}' from this column, which needs numbers",
@@ -280,6 +283,14 @@ class _Keep:
 
 
 _KEEP = _Keep()
+
+
+def _filled(value: object) -> bool:
+    """A cell holding a value: neither empty nor a missing-value spelling (``NA``, ``n/a``, ``unknown``…)."""
+    if not _present(value):
+        return False
+    return not (isinstance(value, str) and len(value) <= 16
+                and re.sub(r"[\s\-]+", "_", value.strip().lower()) in MISSING_TOKENS)
 
 
 def _present(value: object) -> bool:
