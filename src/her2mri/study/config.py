@@ -202,6 +202,7 @@ class SelectionSection(_Section):
     model: str | None = None
     metric: Literal["cv_auc"] = "cv_auc"
     rule: Literal["best", "one_se"] = "best"
+    tuning_metric: Literal["log_loss", "auc"] = "log_loss"  # how a classifier's grid point is chosen
 
 
 class InterpretabilitySection(_Section):

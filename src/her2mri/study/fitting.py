@@ -138,12 +138,12 @@ def _build(classifier: str, spec: ModelSpecConfig, kinds: dict[str, list[str]], 
     return pipeline
 
 
-def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig) -> list[dict[str, Any]]:
+def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig, wide: bool = False) -> list[dict[str, Any]]:
     from her2mri.models.pipeline import model_grid
 
     if not spec.tuning:
         return [{}]
-    grid = model_grid(classifier, overrides=spec.grid)
+    grid = model_grid(classifier, overrides=spec.grid, wide=wide)
     valid = pipeline.get_params(deep=True)
     unknown = [key for key in grid if key not in valid]
     if unknown:
@@ -254,6 +254,30 @@ def _calibrate_margins(final: Any, margins: np.ndarray) -> np.ndarray:
     return out
 
 
+def _log_loss(y: np.ndarray, scores: np.ndarray) -> float:
+    ok = np.isfinite(scores)
+    if not ok.any():
+        return float("inf")
+    p = np.clip(scores[ok], 1e-6, 1 - 1e-6)
+    return float(-np.mean(y[ok] * np.log(p) + (1 - y[ok]) * np.log(1 - p)))
+
+
+def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[np.ndarray], metric: str,
+                  margins: bool) -> int:
+    """Index of the grid point kept: lowest out-of-fold log loss (a proper score: it rewards calibrated
+    probabilities, where AUC is often flat over a penalty grid) or highest AUC; SVM margins, which are not
+    probabilities until calibrated, are compared by AUC. Ties keep the first point."""
+    if metric == "log_loss" and not margins:
+        losses = [_log_loss(y, scores) for scores in all_scores]
+        return int(np.argmin(losses))
+    aucs = [_safe_auc(y, scores) for scores in all_scores]
+    best = 0
+    for index, auc in enumerate(aucs):
+        if np.isfinite(auc) and (not np.isfinite(aucs[best]) or auc > aucs[best] + 1e-12):
+            best = index
+    return best
+
+
 def _safe_auc(y: np.ndarray, scores: np.ndarray) -> float:
     ok = np.isfinite(scores)
     if len(np.unique(y[ok])) < 2:
@@ -335,17 +359,23 @@ def fit_model(
     candidates = _CANDIDATES if spec.classifier == "auto" else (spec.classifier,)
     best: tuple[float, str, Any, dict[str, Any], np.ndarray] | None = None
     effective = spec if tuning else spec.model_copy(update={"tuning": False})
+    from her2mri.models.pipeline import WIDE_COLUMNS
+
+    wide = sum(len(v) for v in kinds.values()) >= WIDE_COLUMNS
+    metric = getattr(config.selection, "tuning_metric", "log_loss")
     for classifier in candidates:
         pipeline = _build(classifier, spec, kinds, harmonize, config, seed, selection_seed)
-        points = _grid(pipeline, classifier, effective)
+        points = _grid(pipeline, classifier, effective, wide)
         if not out_of_fold and len(candidates) == 1 and len(points) == 1:
             best = (float("nan"), classifier, pipeline, points[0], np.full(len(y), np.nan))
             break
         all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs, keys)
-        for params, scores in zip(points, all_scores, strict=True):
-            auc = _safe_auc(y, scores)
-            if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
-                best = (auc, classifier, pipeline, params, scores)
+        margins = _is_calibrated_margin(pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline) \
+            and _classifier_params(points) is not None
+        index = _choose_point(y, points, all_scores, metric, margins)
+        auc = _safe_auc(y, all_scores[index])
+        if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
+            best = (auc, classifier, pipeline, points[index], all_scores[index])
     if best is None:
         message = f"model '{spec.name}': no candidate pipeline could be evaluated."
         raise FitError(message)
