@@ -166,3 +166,20 @@ def test_shared_selection_cache_lives_for_one_unit() -> None:
     with fitting.shared_selection():
         assert fitting._cache() == {}
     assert fitting._cache() is None
+
+
+def test_report_flags_calibration_slope_outside_range_and_describes_cv(tmp_path: Path, cohort_csv: Path) -> None:
+    from her2mri.report import render_report
+
+    _run(tmp_path, cohort_csv, "flag")
+    out = tmp_path / "flag"
+    document = json.loads((out / "results.json").read_text())
+    models = document["tasks"]["positive_vs_negative"]["models"]
+    models["lr"]["sets"]["cv"]["calibration"]["slope"] = 0.47
+    models["svm"]["sets"]["cv"]["calibration"]["slope"] = 1.0
+    (out / "results.json").write_text(json.dumps(document), encoding="utf-8")
+    html = render_report(out).read_text(encoding="utf-8")
+    assert html.count("slope outside 0.7–1.3") >= 1
+    assert "overfitted" in html
+    assert "refitted in every outer fold" in html
+    assert "per-repeat AUCs" in html

@@ -188,8 +188,13 @@ def calibration_section(data: StudyData) -> Section:
                 if not (finite(curve.get("predicted")) and finite(curve.get("observed"))):
                     continue
                 cal = block.get("calibration") or {}
-                label = (f"{label_model(model)}: slope {fmt_num(cal.get('slope'))}, intercept "
-                         f"{fmt_num(cal.get('intercept'))}, Brier {fmt_num(cal.get('brier'), 3)}")
+                slope = cal.get("slope")
+                flag = ""
+                if isinstance(slope, int | float) and slope == slope and not 0.7 <= float(slope) <= 1.3:
+                    flag = (" — slope outside 0.7–1.3: " + ("overfitted (predictions too extreme)" if slope < 0.7
+                            else "underfitted (predictions too timid)"))
+                label = (f"{label_model(model)}: slope {fmt_num(slope)}, intercept "
+                         f"{fmt_num(cal.get('intercept'))}, Brier {fmt_num(cal.get('brier'), 3)}{flag}")
                 curves.append((label, curve["predicted"], curve["observed"]))
             if curves:
                 items.append(figure(fg.calibration_figure(curves, label_set(s)),
