@@ -179,7 +179,7 @@ def test_report_flags_calibration_slope_outside_range_and_describes_cv(tmp_path:
     models["svm"]["sets"]["cv"]["calibration"]["slope"] = 1.0
     (out / "results.json").write_text(json.dumps(document), encoding="utf-8")
     html = render_report(out).read_text(encoding="utf-8")
-    assert html.count("slope outside 0.7–1.3") >= 1
+    assert html.count("slope outside 0.7–1.3") >= 1, "flag missing"
     assert "overfitted" in html
     assert "refitted in every outer fold" in html
     assert "per-repeat AUCs" in html

@@ -152,6 +152,27 @@ def _probe(pipeline: Any, reference: pd.DataFrame, column: str, probes: list[Any
     return _probe_many(pipeline, reference, [(column, probes, kind)])[0]
 
 
+def _active_columns(pipeline: Any) -> set[str] | None:
+    """Input columns that can move the linear predictor: the sources of the features reaching the classifier.
+
+    Steps before the classifier (harmonisation, preprocessing, selectors) act column by column, so a column whose
+    outputs were all dropped by selection adds nothing, whatever its value; its term is zero without probing.
+    ``None`` when the pipeline does not say (every column is probed then).
+    """
+    steps = getattr(pipeline, "steps", None)
+    if not steps or len(steps) < 2:
+        return None
+    try:
+        preprocess = dict(steps).get("preprocess")
+        kept = [str(n) for n in pipeline[:-1].get_feature_names_out()]
+        sources = preprocess.source_columns() if preprocess is not None else None
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return None
+    if sources is None or any(name not in sources for name in kept):
+        return None
+    return {sources[name] for name in kept}
+
+
 def _probe_many(pipeline: Any, reference: pd.DataFrame, jobs: list[tuple[str, list[Any], str]]) -> list[np.ndarray]:
     """:func:`_probe` for several columns in one batch per chunk: the pipeline is called a few times on
     stacked reference rows instead of once per column (wide tables have thousands of columns)."""
@@ -215,7 +236,12 @@ def build_nomogram(
             probes = [(1.0 if lv == "yes" else 0.0) if kind == "binary" else lv for lv in levels] + [np.nan]
             grid = []
         plans.append((c, probes, kind, grid))
-    results = _probe_many(pipeline, reference, [(c, probes, kind) for c, probes, kind, _ in plans])
+    active = _active_columns(pipeline)
+    probed = [plan for plan in plans if active is None or plan[0] in active]
+    found = dict(zip([plan[0] for plan in probed],
+                     _probe_many(pipeline, reference, [(c, probes, kind) for c, probes, kind, _ in probed]),
+                     strict=True))
+    results = [found.get(c, np.full(len(probes), lp0)) for c, probes, _, _ in plans]
     for (c, probes, kind, grid), values in zip(plans, results, strict=True):
         lp = values - lp0
         if kind == "numeric":

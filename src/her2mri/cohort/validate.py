@@ -56,6 +56,7 @@ def load_cohort(path: str | Path, *, mapping: MappingLike = None, subtype: Subty
 
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+_NUMBER_START = frozenset("+.0123456789")
 
 
 def _is_missing_token(value: object) -> bool:
@@ -69,7 +70,11 @@ def _missing_mask(raw: pd.Series) -> np.ndarray:
     if raw.dtype != object:
         return mask
     uniques = pd.unique(raw[~mask])
-    missing = [u for u in uniques if _is_missing_token(u)]
+    # a cell starting like a number is never a missing-value spelling: skip the costly check for those (wide
+    # tables have millions of distinct numbers)
+    missing = [u for u in uniques if isinstance(u, str)
+               and (u == "" or (u[0] not in _NUMBER_START and not (u[0] == "-" and u[1:2].isdigit())))
+               and _is_missing_token(u)]
     if missing:
         mask |= raw.isin(missing).to_numpy()
     return mask

@@ -220,7 +220,7 @@ def _oof(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.nda
 
 
 def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-               folds: list[tuple[np.ndarray, np.ndarray]], key: str | None) -> Any:
+               folds: Any, key: str | None) -> Any:
     """``pipeline`` at ``params`` fitted on all of ``X`` (prefix from the cache when it can be shared); a
     Platt-scaled SVM is calibrated over ``folds``, the grouped inner folds of these rows."""
     final = clone(pipeline).set_params(**params)
@@ -228,6 +228,7 @@ def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.nda
     model = final.steps[-1][1] if hasattr(final, "steps") else final
     calibrated = _is_calibrated_margin(model)
     if calibrated:
+        folds = folds() if callable(folds) else folds
         model.set_params(cv=[(np.asarray(a), np.asarray(b)) for a, b in folds])
     if not classifier_only:
         final.fit(X, y, **_fit_params(final, groups))
@@ -417,7 +418,10 @@ def fit_fixed(
     groups = np.asarray(groups)
     selection_seed = seed if selection_seed is None else selection_seed
     pipeline = _build(family, spec, kinds, harmonize, config, seed, selection_seed)
-    folds = inner_folds(y, groups, config.design.inner_splits, selection_seed)
+
+    def folds() -> list[tuple[np.ndarray, np.ndarray]]:
+        return inner_folds(y, groups, config.design.inner_splits, selection_seed)
+
     key = None
     if row_keys is not None:
         key = _fold_key(_signature(spec, kinds, harmonize, selection_seed), row_keys, y, groups, np.arange(len(y)), None)
