@@ -9,8 +9,9 @@ The table is synthetic (seeded): ``rows`` lesions of distinct patients, ``featur
 which ``informative`` carry the HER2-positive signal, in correlated groups as real radiomics are. Both sides run
 the same design: repeated patient-grouped stratified k-fold CV, the seven classifiers of the registry each tuned
 by inner k-fold CV over the registry grids, with correlation + univariate filters or, separately, LASSO
-selection in front of the classifier. scikit-learn's side is ``GridSearchCV`` inside ``cross_val_predict`` over
-a ``Pipeline`` (the selectors refitted at every grid point, as a plain pipeline does). her2mri's side is
+selection in front of the classifier. scikit-learn's side is ``GridSearchCV`` (log-loss scoring, as her2mri tunes) inside
+``cross_val_predict`` over a ``Pipeline`` (the selectors refitted at every grid point, as a plain pipeline does),
+outer folds spread over ``--n-jobs`` processes like her2mri's. her2mri's side is
 ``her2mri.study.run_study`` with ``design.kind: nested_cv`` and the same folds, timed twice: the fitting
 (models step) and the whole run with its statistics (bootstrap CIs, calibration, report).
 
@@ -99,7 +100,7 @@ def run_her2mri(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
 
 
 def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: str, *, splits: int, repeats: int,
-                inner: int) -> tuple[float, dict[str, float]]:
+                inner: int, n_jobs: int = 1) -> tuple[float, dict[str, float]]:
     """GridSearchCV inside cross_val_predict, same selectors, classifiers, grids and patient folds."""
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
@@ -109,6 +110,7 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
     from sklearn.impute import SimpleImputer
 
     from her2mri.features import SELECTORS
+    from her2mri.models.pipeline import WIDE_COLUMNS, model_grid
     from her2mri.models.registry import MODELS
 
     X = table.filter(like="t1__").to_numpy(dtype=float)
@@ -122,14 +124,14 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
             steps.append((f"select{index}", SELECTORS[step["method"]](**step.get("params", {}))))
         steps.append(("model", MODELS[name].make(0)))
         pipe = Pipeline(steps)
-        grid = {f"model__{k}": v for k, v in MODELS[name].grid.items()}
+        grid = model_grid(name, wide=X.shape[1] >= WIDE_COLUMNS)  # the grids her2mri searches
         scores = np.zeros(len(y))
         for repeat in range(repeats):
             outer = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=repeat)
-            search = GridSearchCV(clone(pipe), grid, scoring="roc_auc",
+            search = GridSearchCV(clone(pipe), grid, scoring="neg_log_loss",
                                   cv=StratifiedGroupKFold(n_splits=inner, shuffle=True, random_state=repeat))
             scores += cross_val_predict(search, X, y, groups=groups, cv=outer, method="predict_proba",
-                                        params={"groups": groups})[:, 1]
+                                        params={"groups": groups}, n_jobs=n_jobs)[:, 1]
         aucs[name] = float(roc_auc_score(y, scores / repeats))
     return time.perf_counter() - start, aucs
 
@@ -162,6 +164,7 @@ def main() -> None:
     parser.add_argument("--classifiers", default=",".join(SEVEN))
     parser.add_argument("--kind", default="nested_cv", choices=["cv", "nested_cv"])
     parser.add_argument("--habit", action="store_true", help="also the 1,000 x 100 six-classifier 5-fold CV job")
+    parser.add_argument("--only-habit", action="store_true", help="only the 1,000 x 100 job")
     parser.add_argument("--skip-sklearn", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -170,6 +173,8 @@ def main() -> None:
     print(f"table {args.rows} x {args.features} ({args.informative} informative), "
           f"{int((table['her2_status'] == 'positive').sum())} positive; {_load()}")
     selections = ("filter", "lasso") if args.selection == "both" else (args.selection,)
+    if args.only_habit:
+        selections, args.habit = (), True
     for selection in selections:
         wall, fitting, document = run_her2mri(table, classifiers, selection, kind=args.kind, splits=args.splits,
                                               repeats=args.repeats, inner=args.inner, n_jobs=args.n_jobs)
@@ -178,7 +183,7 @@ def main() -> None:
         print(f"  {_summary(document)}")
         if not args.skip_sklearn:
             seconds, aucs = run_sklearn(table, classifiers, selection, splits=args.splits, repeats=args.repeats,
-                                        inner=args.inner)
+                                        inner=args.inner, n_jobs=args.n_jobs)
             print(f"[{selection}] scikit-learn GridSearchCV in cross_val_predict: {seconds:.1f} s; "
                   f"her2mri fitting / sklearn = {fitting / seconds:.2f}; {_load()}")
             print("  " + "; ".join(f"{k} AUC {v:.3f}" for k, v in aucs.items()))
@@ -186,7 +191,7 @@ def main() -> None:
         small = make_wide_table(1000, 100, 20, seed=1)
         wall, fitting, _ = run_her2mri(small, SIX, "filter", kind="nested_cv", splits=5, repeats=1, inner=5,
                                        n_jobs=args.n_jobs)
-        seconds, _ = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5)
+        seconds, _ = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5, n_jobs=args.n_jobs)
         print(f"[1000 x 100, six classifiers, 5-fold CV] her2mri fitting {fitting:.1f} s (whole run {wall:.1f} s); "
               f"plain scikit-learn {seconds:.1f} s; ratio {fitting / seconds:.2f}; {_load()}")
 
