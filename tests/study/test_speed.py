@@ -183,3 +183,11 @@ def test_report_flags_calibration_slope_outside_range_and_describes_cv(tmp_path:
     assert "overfitted" in html
     assert "refitted in every outer fold" in html
     assert "per-repeat AUCs" in html
+
+
+def test_nested_cv_units_run_together_with_identical_results(tmp_path: Path, cohort_csv: Path) -> None:
+    design = {"kind": "nested_cv", "n_splits": 3, "n_repeats": 1, "inner_splits": 3}
+    one = _run(tmp_path, cohort_csv, "nested_one", design=design)
+    two = _run(tmp_path, cohort_csv, "nested_two", design=design, n_jobs=2)
+    columns = ["set", "task", "model", "lesion_id", "score"]
+    pd.testing.assert_frame_equal(one.predictions[columns], two.predictions[columns])

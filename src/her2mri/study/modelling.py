@@ -179,6 +179,10 @@ def _fold_unit(jobs: tuple[ModelJob, ...], index: int, fixed: tuple[tuple[str, d
     return _recording(lambda: [_fold_predict(job, index, fix, 1) for job, fix in zip(jobs, fixed, strict=True)])
 
 
+def _any_unit(kind: str, jobs: tuple[ModelJob, ...], *rest: Any) -> Any:
+    return _main_unit(jobs) if kind == "main" else _fold_unit(jobs, *rest)
+
+
 def _groups(jobs: list[ModelJob]) -> list[list[int]]:
     """Jobs that can share selection: same task (hence the same frame, labels and design)."""
     order: dict[str, list[int]] = {}
@@ -235,7 +239,8 @@ class _Dask:
     def map(self, function: Callable[..., Any], calls: list[tuple[Any, ...]], done: Callable[[int], None]) -> list[Any]:
         from dask.distributed import as_completed
 
-        futures = [self.client.submit(function, self.scatter(args[0]), *args[1:], pure=False) for args in calls]
+        futures = [self.client.submit(function, *[self.scatter(a) if isinstance(a, tuple) and a and isinstance(
+            a[0], ModelJob) else a for a in args], pure=False) for args in calls]
         index_of = {future.key: index for index, future in enumerate(futures)}
         for future in as_completed(futures):
             done(index_of[future.key])
@@ -275,7 +280,19 @@ def run_model_jobs(jobs: list[ModelJob], *, n_jobs: int = 1, on_done: Any = None
 
     collected: list[tuple[type[Warning], str]] = []
     try:
-        mains = executor.map(_main_unit, [(group,) for group in groups], unit_done("main"))
+        main_calls = [(group,) for group in groups]
+        fold_calls: list[tuple[Any, ...]] = []
+        if cross_validated and jobs[0].plan.kind == "nested_cv":
+            # nested folds re-tune on their own: they do not wait for the main fits, all units run at once
+            for group in groups:
+                fold_calls += [(group, fold, (None,) * len(group)) for fold in range(n_folds)]
+            both = executor.map(_any_unit, [("main", *c) for c in main_calls] + [("fold", *c) for c in fold_calls],
+                                lambda index: unit_done("main" if index < len(main_calls) else "fold")(
+                                    index if index < len(main_calls) else 0))
+            mains, parts = both[:len(main_calls)], both[len(main_calls):]
+        else:
+            mains = executor.map(_main_unit, main_calls, unit_done("main"))
+            parts = []
         results: dict[int, tuple[FittedModel, dict[str, np.ndarray]]] = {}
         for members, (values, seen) in zip(members_of, mains, strict=True):
             collected.extend(seen)
@@ -283,11 +300,11 @@ def run_model_jobs(jobs: list[ModelJob], *, n_jobs: int = 1, on_done: Any = None
                 results[index] = value
         fold_parts: dict[int, list[np.ndarray]] = {index: [] for index in range(len(jobs))}
         if cross_validated:
-            calls = []
-            for members, group in zip(members_of, groups, strict=True):
-                fixed = tuple(_fixed(jobs[i], results[i][0]) for i in members)
-                calls += [(group, fold, fixed) for fold in range(n_folds)]
-            parts = executor.map(_fold_unit, calls, unit_done("fold"))
+            if not fold_calls:
+                for members, group in zip(members_of, groups, strict=True):
+                    fixed = tuple(_fixed(jobs[i], results[i][0]) for i in members)
+                    fold_calls += [(group, fold, fixed) for fold in range(n_folds)]
+                parts = executor.map(_fold_unit, fold_calls, unit_done("fold"))
             position = 0
             for members in members_of:
                 for _ in range(n_folds):
