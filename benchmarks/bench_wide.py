@@ -84,7 +84,7 @@ def study_config(path: Path, classifiers: tuple[str, ...], selection: str, *, ki
 
 
 def run_her2mri(table: pd.DataFrame, classifiers: tuple[str, ...], selection: str, *, kind: str, splits: int,
-                repeats: int, inner: int, n_jobs: int) -> tuple[float, float, dict[str, Any]]:
+                repeats: int, inner: int, n_jobs: int) -> tuple[float, float, dict[str, Any], float]:
     from her2mri.study import config_from_dict, run_study
 
     folder = Path(tempfile.mkdtemp(prefix="her2mri-wide-"))
@@ -92,15 +92,15 @@ def run_her2mri(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
     table.to_csv(path, index=False)
     config = config_from_dict(study_config(path, classifiers, selection, kind=kind, splits=splits, repeats=repeats,
                                            inner=inner, n_jobs=n_jobs))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run_study(config, folder / "study")
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     fitting = float(result.document["provenance"]["durations_s"]["models"])
-    return wall, fitting, result.document
+    return wall, fitting, result.document, cpu
 
 
 def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: str, *, splits: int, repeats: int,
-                inner: int, n_jobs: int = 1) -> tuple[float, dict[str, float]]:
+                inner: int, n_jobs: int = 1) -> tuple[float, dict[str, float], float]:
     """GridSearchCV inside cross_val_predict, same selectors, classifiers, grids and patient folds."""
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
@@ -117,7 +117,7 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
     y = (table["her2_status"] == "positive").to_numpy().astype(int)
     groups = table["patient_id"].to_numpy()
     aucs: dict[str, float] = {}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for name in classifiers:
         steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
         for index, step in enumerate(selectors_for(selection)):
@@ -133,7 +133,7 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
             scores += cross_val_predict(search, X, y, groups=groups, cv=outer, method="predict_proba",
                                         params={"groups": groups}, n_jobs=n_jobs)[:, 1]
         aucs[name] = float(roc_auc_score(y, scores / repeats))
-    return time.perf_counter() - start, aucs
+    return time.perf_counter() - start, aucs, time.process_time() - cpu
 
 
 def _load() -> str:
@@ -169,31 +169,38 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     classifiers = tuple(args.classifiers.split(","))
-    table = make_wide_table(args.rows, args.features, args.informative)
-    print(f"table {args.rows} x {args.features} ({args.informative} informative), "
-          f"{int((table['her2_status'] == 'positive').sum())} positive; {_load()}")
-    selections = ("filter", "lasso") if args.selection == "both" else (args.selection,)
     if args.only_habit:
-        selections, args.habit = (), True
+        args.habit = True
+    table = make_wide_table(args.rows, args.features, args.informative) if not args.only_habit else None
+    selections = ("filter", "lasso") if args.selection == "both" else (args.selection,)
+    if table is None:
+        selections = ()
+    else:
+        print(f"table {args.rows} x {args.features} ({args.informative} informative), "
+              f"{int((table['her2_status'] == 'positive').sum())} positive; {_load()}")
     for selection in selections:
-        wall, fitting, document = run_her2mri(table, classifiers, selection, kind=args.kind, splits=args.splits,
+        wall, fitting, document, _ = run_her2mri(table, classifiers, selection, kind=args.kind, splits=args.splits,
                                               repeats=args.repeats, inner=args.inner, n_jobs=args.n_jobs)
         print(f"[{selection}] her2mri {args.kind} {args.repeats}x{args.splits} (inner {args.inner}), "
               f"{len(classifiers)} classifiers: fitting {fitting:.1f} s, whole run {wall:.1f} s; {_load()}")
         print(f"  {_summary(document)}")
         if not args.skip_sklearn:
-            seconds, aucs = run_sklearn(table, classifiers, selection, splits=args.splits, repeats=args.repeats,
+            seconds, aucs, _ = run_sklearn(table, classifiers, selection, splits=args.splits, repeats=args.repeats,
                                         inner=args.inner, n_jobs=args.n_jobs)
             print(f"[{selection}] scikit-learn GridSearchCV in cross_val_predict: {seconds:.1f} s; "
                   f"her2mri fitting / sklearn = {fitting / seconds:.2f}; {_load()}")
             print("  " + "; ".join(f"{k} AUC {v:.3f}" for k, v in aucs.items()))
     if args.habit:
         small = make_wide_table(1000, 100, 20, seed=1)
-        wall, fitting, _ = run_her2mri(small, SIX, "filter", kind="nested_cv", splits=5, repeats=1, inner=5,
-                                       n_jobs=args.n_jobs)
-        seconds, _ = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5, n_jobs=args.n_jobs)
-        print(f"[1000 x 100, six classifiers, 5-fold CV] her2mri fitting {fitting:.1f} s (whole run {wall:.1f} s); "
-              f"plain scikit-learn {seconds:.1f} s; ratio {fitting / seconds:.2f}; {_load()}")
+        wall, fitting, _, cpu = run_her2mri(small, SIX, "filter", kind="nested_cv", splits=5, repeats=1, inner=5,
+                                            n_jobs=args.n_jobs)
+        print(f"[1000 x 100, six classifiers, 5-fold CV] her2mri fitting {fitting:.1f} s wall (whole run {wall:.1f} s"
+              + (f", {cpu:.1f} CPU s" if args.n_jobs == 1 else "") + f"); {_load()}", flush=True)
+        seconds, _, sk_cpu = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5, n_jobs=args.n_jobs)
+        print(f"  plain scikit-learn {seconds:.1f} s wall" + (f", {sk_cpu:.1f} CPU s" if args.n_jobs == 1 else "")
+              + f"; fitting wall ratio {fitting / seconds:.2f}"
+              + (f"; CPU ratio (her2mri whole run / sklearn) {cpu / sk_cpu:.2f}" if args.n_jobs == 1 else "")
+              + f"; {_load()}")
 
 
 if __name__ == "__main__":
