@@ -179,16 +179,20 @@ def main() -> None:
         print(f"table {args.rows} x {args.features} ({args.informative} informative), "
               f"{int((table['her2_status'] == 'positive').sum())} positive; {_load()}")
     for selection in selections:
-        wall, fitting, document, _ = run_her2mri(table, classifiers, selection, kind=args.kind, splits=args.splits,
+        wall, fitting, document, cpu = run_her2mri(table, classifiers, selection, kind=args.kind, splits=args.splits,
                                               repeats=args.repeats, inner=args.inner, n_jobs=args.n_jobs)
         print(f"[{selection}] her2mri {args.kind} {args.repeats}x{args.splits} (inner {args.inner}), "
-              f"{len(classifiers)} classifiers: fitting {fitting:.1f} s, whole run {wall:.1f} s; {_load()}")
+              f"{len(classifiers)} classifiers: fitting {fitting:.1f} s, whole run {wall:.1f} s"
+              + (f" ({cpu:.1f} CPU s)" if args.n_jobs == 1 else "") + f"; {_load()}", flush=True)
         print(f"  {_summary(document)}")
         if not args.skip_sklearn:
-            seconds, aucs, _ = run_sklearn(table, classifiers, selection, splits=args.splits, repeats=args.repeats,
+            seconds, aucs, sk_cpu = run_sklearn(table, classifiers, selection, splits=args.splits, repeats=args.repeats,
                                         inner=args.inner, n_jobs=args.n_jobs)
-            print(f"[{selection}] scikit-learn GridSearchCV in cross_val_predict: {seconds:.1f} s; "
-                  f"her2mri fitting / sklearn = {fitting / seconds:.2f}; {_load()}")
+            print(f"[{selection}] scikit-learn GridSearchCV in cross_val_predict: {seconds:.1f} s"
+                  + (f" ({sk_cpu:.1f} CPU s)" if args.n_jobs == 1 else "")
+                  + f"; her2mri fitting / sklearn = {fitting / seconds:.2f}"
+                  + (f"; CPU her2mri whole run / sklearn = {cpu / sk_cpu:.2f}" if args.n_jobs == 1 else "")
+                  + f"; {_load()}", flush=True)
             print("  " + "; ".join(f"{k} AUC {v:.3f}" for k, v in aucs.items()))
     if args.habit:
         small = make_wide_table(1000, 100, 20, seed=1)
