@@ -147,7 +147,10 @@ def _summary(document: dict[str, Any]) -> str:
     for name, entry in block["models"].items():
         cv = entry["sets"].get("cv", {})
         slope = (cv.get("calibration") or {}).get("slope")
-        parts.append(f"{name} AUC {cv.get('auc', float('nan')):.3f} slope {slope if slope is None else round(slope, 2)}")
+        auc = cv.get("auc")
+        auc = auc.get("estimate") if isinstance(auc, dict) else auc
+        parts.append(f"{name} AUC {float('nan') if auc is None else auc:.3f} "
+                     f"slope {slope if slope is None else round(slope, 2)}")
     return "; ".join(parts)
 
 
