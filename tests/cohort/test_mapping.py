@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from her2mri.cohort import load_cohort, load_mapping, require_three_level, validate_cohort
+from her2mri.cohort.mapping import apply_mapping
 from her2mri.exceptions import CohortError, ConfigError, TaskError
 
 DATA = Path(__file__).parent / "data"
@@ -65,3 +67,58 @@ def test_mapping_file_not_yaml_mapping_is_config_error(tmp_path) -> None:
     path.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_mapping(path)
+
+
+def _raw_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "patient_id": ["P1", "P2", "P3"], "her2_status": ["positive", "negative", "negative"],
+        "age_days": ["-20000", "-18000", ""], "code": ["1", "2", "3"], "volume": ["1.5", "oops", "2"],
+        "local_days": ["100", "", "NA"], "distant_days": ["", "", "400"], "followup_days": ["900", "365.25", "500"],
+    })
+
+
+def test_numeric_looking_columns_outside_the_contract_are_numeric_and_kinds_override() -> None:
+    cohort = validate_cohort(_raw_frame().drop(columns=["volume"]), mapping={"kinds": {"code": "categorical"}})
+    assert pd.api.types.is_float_dtype(cohort.frame["age_days"])
+    assert cohort.frame["age_days"].isna().sum() == 1
+    assert not pd.api.types.is_numeric_dtype(cohort.frame["code"])
+
+
+def test_declared_numeric_column_names_the_bad_cell() -> None:
+    with pytest.raises(CohortError) as info:
+        validate_cohort(_raw_frame(), mapping={"kinds": {"volume": "numeric"}})
+    issue = next(i for i in info.value.issues if i.column == "volume")
+    assert issue.row == 2 and issue.value == "oops"
+
+
+def test_derive_minimum_over_columns_in_days_and_event_flag() -> None:
+    mapping = load_mapping({"derive": {
+        "dfs_months": {"min_of": ["local_days", "distant_days", "followup_days"], "unit": "days"},
+        "dfs_event": {"any_of": ["local_days", "distant_days"]},
+    }})
+    out, issues, notes = apply_mapping(_raw_frame(), mapping)
+    assert not issues
+    np.testing.assert_allclose(out["dfs_months"], [100 * 12 / 365.25, 12.0, 400 * 12 / 365.25])
+    assert out["dfs_event"].tolist() == [1.0, 0.0, 1.0]
+    assert any("dfs_months" in note for note in notes)
+
+
+@pytest.mark.parametrize("bad", [
+    {"kinds": {"a": "text"}},
+    {"derive": {"dfs_months": {"min_of": ["a"], "unit": "fortnights"}}},
+    {"derive": {"dfs_months": {"min_of": ["a"], "max_of": ["b"]}}},
+    {"derive": {"dfs_event": {"any_of": []}}},
+    {"header_rows": 0},
+])
+def test_bad_mapping_extensions_are_clear_errors(bad: dict) -> None:
+    with pytest.raises(ConfigError, match="Mapping '<dict>' is invalid"):
+        load_mapping(bad)
+
+
+def test_three_header_rows_flattened_with_merged_group_cells() -> None:
+    raw = pd.DataFrame([["ID", "ER", "HER2"], ["", "0/1", "0/1"], ["P1", "1", "0"]],
+                       columns=["Patient Information", "Tumor Characteristics", "Unnamed: 2"])
+    out, issues, _ = apply_mapping(raw, load_mapping({"header_rows": 3}))
+    assert list(out.columns) == ["Patient Information | ID", "Tumor Characteristics | ER",
+                                 "Tumor Characteristics | HER2"]
+    assert out.iloc[0].tolist() == ["P1", "1", "0"]

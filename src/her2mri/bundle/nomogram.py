@@ -149,13 +149,63 @@ def _reference(background: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def _probe(pipeline: Any, reference: pd.DataFrame, column: str, probes: list[Any], kind: str) -> np.ndarray:
     """Linear predictor of the reference case with ``column`` set to each probe (the last probe is the
     missing value; a pipeline that cannot take missing values gets the reference's own value there)."""
-    batch = pd.concat([reference] * len(probes), ignore_index=True)
-    batch[column] = pd.Series(probes, dtype=float if kind != "categorical" else object)
+    return _probe_many(pipeline, reference, [(column, probes, kind)])[0]
+
+
+def _active_columns(pipeline: Any) -> set[str] | None:
+    """Input columns that can move the linear predictor: the sources of the features reaching the classifier.
+
+    Steps before the classifier (harmonisation, preprocessing, selectors) act column by column, so a column whose
+    outputs were all dropped by selection adds nothing, whatever its value; its term is zero without probing.
+    ``None`` when the pipeline does not say (every column is probed then).
+    """
+    steps = getattr(pipeline, "steps", None)
+    if not steps or len(steps) < 2:
+        return None
     try:
-        return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
-    except ValueError:
-        batch.loc[len(probes) - 1, column] = reference[column].iloc[0]
-        return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+        preprocess = dict(steps).get("preprocess")
+        kept = [str(n) for n in pipeline[:-1].get_feature_names_out()]
+        sources = preprocess.source_columns() if preprocess is not None else None
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return None
+    if sources is None or any(name not in sources for name in kept):
+        return None
+    return {sources[name] for name in kept}
+
+
+def _probe_many(pipeline: Any, reference: pd.DataFrame, jobs: list[tuple[str, list[Any], str]]) -> list[np.ndarray]:
+    """:func:`_probe` for several columns in one batch per chunk: the pipeline is called a few times on
+    stacked reference rows instead of once per column (wide tables have thousands of columns)."""
+    out: list[np.ndarray] = []
+    limit = 4096  # rows per call
+    start = 0
+    while start < len(jobs):
+        chunk, rows = [], 0
+        while start < len(jobs) and (not chunk or rows + len(jobs[start][1]) <= limit):
+            chunk.append(jobs[start])
+            rows += len(jobs[start][1])
+            start += 1
+        batch = reference.loc[reference.index.repeat(rows)].reset_index(drop=True)
+        last_rows = []
+        offset = 0
+        for column, probes, kind in chunk:
+            values = pd.Series(probes, dtype=float if kind != "categorical" else object)
+            if kind == "categorical" and batch[column].dtype != object:
+                batch[column] = batch[column].astype(object)
+            batch.loc[offset:offset + len(probes) - 1, column] = values.to_numpy()
+            last_rows.append((offset + len(probes) - 1, column))
+            offset += len(probes)
+        try:
+            lp = np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+        except ValueError:
+            for row, column in last_rows:
+                batch.loc[row, column] = reference[column].iloc[0]
+            lp = np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
+        offset = 0
+        for _, probes, _ in chunk:
+            out.append(lp[offset:offset + len(probes)])
+            offset += len(probes)
+    return out
 
 
 def build_nomogram(
@@ -171,6 +221,7 @@ def build_nomogram(
     reference = _reference(background, columns)
     lp0 = float(np.asarray(pipeline.decision_function(reference)).reshape(-1)[0])
     raw: list[tuple[str, str, dict[str, float], list[float], list[float], float]] = []
+    plans: list[tuple[str, list[Any], str, list[float]]] = []
     for c in columns:
         spec = schema.get(c) if c in schema else None
         kind = spec.kind if spec is not None else "numeric"
@@ -184,7 +235,15 @@ def build_nomogram(
             levels = list(summary.categorical.get(c, {}))
             probes = [(1.0 if lv == "yes" else 0.0) if kind == "binary" else lv for lv in levels] + [np.nan]
             grid = []
-        lp = _probe(pipeline, reference, c, probes, kind) - lp0
+        plans.append((c, probes, kind, grid))
+    active = _active_columns(pipeline)
+    probed = [plan for plan in plans if active is None or plan[0] in active]
+    found = dict(zip([plan[0] for plan in probed],
+                     _probe_many(pipeline, reference, [(c, probes, kind) for c, probes, kind, _ in probed]),
+                     strict=True))
+    results = [found.get(c, np.full(len(probes), lp0)) for c, probes, _, _ in plans]
+    for (c, probes, kind, grid), values in zip(plans, results, strict=True):
+        lp = values - lp0
         if kind == "numeric":
             raw.append((c, kind, {}, grid, list(lp[:-1]), float(lp[-1])))
         else:

@@ -146,7 +146,7 @@ class InputSchema:
             msg = f"Cases must be a pandas DataFrame; got {type(frame).__name__}."
             raise TypeError(msg)
         frame = _fill_derived(frame, self)
-        lookup = {str(c).strip().lower(): c for c in frame.columns}
+        lookup = _Lookup(frame.columns)
         issues: list[CohortIssue] = []
         missing = [c.name for c in self.columns if c.name not in lookup]
         for name in missing:
@@ -281,11 +281,37 @@ def _status(value: Any, column: str) -> Any:
     return canonical if canonical is not None else value
 
 
+class _Lookup(dict):
+    """Column lookup by name, ignoring case and surrounding spaces on both sides (the table's headers and the
+    model's own column names, which may be mixed-case, e.g. computer-extracted imaging features)."""
+
+    def __init__(self, columns: Any = ()) -> None:
+        super().__init__()
+        for column in columns:
+            super().setdefault(self._key(column), column)
+
+    @staticmethod
+    def _key(name: Any) -> str:
+        return str(name).strip().lower()
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def __getitem__(self, name: Any) -> Any:
+        return super().__getitem__(self._key(name))
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        super().__setitem__(self._key(name), value)
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        return super().get(self._key(name), default)
+
+
 def _fill_derived(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
     """Fill empty derivable inputs from the columns they are derived from, as the cohort validator does
     (status at ≥ 1 % for ER/PR, at ≥ ``ki67_cutoff`` % for Ki-67; HR positive if ER or PR positive; ER-low
     for 1–10 %). Values given are never overwritten; underivable cells stay empty."""
-    lookup = {str(c).strip().lower(): c for c in frame.columns}
+    lookup = _Lookup(frame.columns)
     wanted = [c for c in ("er_status", "pr_status", "ki67_status", "hr_status", "er_low") if c in schema]
     if not wanted or not any(s in lookup for c in wanted for s in _DERIVATIONS[c]):
         return frame

@@ -32,12 +32,22 @@ def _summary(result: object) -> None:
         console.print(f"[bold]{task}[/] · chosen model [cyan]{best}[/]: " + "; ".join(parts), highlight=False)
 
 
-def _run(config: Path | object, out: Path, quiet: bool) -> None:
+def _written(result: object, out: Path) -> str:
+    """The files the run actually wrote (no report.html when the report is disabled or was skipped)."""
+    from her2mri.study import StudyResult
+
+    names = ["results.json", "predictions.csv", "model/", "report.html", "run.log"]
+    if isinstance(result, StudyResult):
+        names = [name for name in names if (out / name.rstrip("/")).exists()]
+    return ", ".join(names)
+
+
+def _run(config: Path | object, out: Path, quiet: bool, scheduler: str | None = None) -> None:
     from her2mri.study import StudyStepError, run_study
 
     with user_errors():
         try:
-            result = run_study(config, out, progress=not quiet)
+            result = run_study(config, out, progress=not quiet, scheduler=scheduler)
         except StudyStepError as exc:
             err_console.print(f"[bold red]Study failed:[/] {exc}", markup=True, highlight=False)
             if exc.__cause__ is not None:
@@ -45,7 +55,7 @@ def _run(config: Path | object, out: Path, quiet: bool) -> None:
             raise typer.Exit(code=EXIT_RUN_ERROR) from None
     if not quiet:
         _summary(result)
-    console.print(f"Results written to {out}/ (results.json, predictions.csv, model/, report.html, run.log)")
+    console.print(f"Results written to {out}/ ({_written(result, out)})", highlight=False)
 
 
 @study_app.command("run")
@@ -53,9 +63,13 @@ def run(
     config: Path = typer.Argument(..., help="Study configuration (YAML)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    scheduler: str = typer.Option(
+        None, "--scheduler",
+        help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): the fold x model fits run on that cluster.",
+    ),
 ) -> None:
     """Run the study described by CONFIG and write results.json, predictions.csv, model/ and report.html."""
-    _run(config, out, quiet)
+    _run(config, out, quiet, scheduler)
 
 
 @study_app.command("validate-config")

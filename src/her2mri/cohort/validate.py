@@ -56,6 +56,7 @@ def load_cohort(path: str | Path, *, mapping: MappingLike = None, subtype: Subty
 
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+_NUMBER_START = frozenset("+.0123456789")
 
 
 def _is_missing_token(value: object) -> bool:
@@ -69,7 +70,11 @@ def _missing_mask(raw: pd.Series) -> np.ndarray:
     if raw.dtype != object:
         return mask
     uniques = pd.unique(raw[~mask])
-    missing = [u for u in uniques if _is_missing_token(u)]
+    # a cell starting like a number is never a missing-value spelling: skip the costly check for those (wide
+    # tables have millions of distinct numbers)
+    missing = [u for u in uniques if isinstance(u, str)
+               and (u == "" or (u[0] not in _NUMBER_START and not (u[0] == "-" and u[1:2].isdigit())))
+               and _is_missing_token(u)]
     if missing:
         mask |= raw.isin(missing).to_numpy()
     return mask
@@ -94,6 +99,8 @@ class _Validator:
         self.numeric: dict[str, pd.Series] = {}
         self.n = len(self.raw)
         self.recomputed: list[str] = []
+        self.kinds: dict[str, str] = {}
+        self.auto_numeric: list[str] = []
 
     # ---- column names -------------------------------------------------------------------------
     def rename_columns(self) -> None:
@@ -134,7 +141,7 @@ class _Validator:
             spec = ColumnSpec(name, "numeric", "quantitative", description="radiomics feature")
         if spec is None:
             self.extra.append(name)
-            self.out[name] = raw
+            self.out[name] = self._extra(name, raw)
             return
         missing = _missing_mask(raw)
         if spec.kind in {"categorical", "binary"}:
@@ -147,6 +154,26 @@ class _Validator:
             values = raw.astype(str).str.strip().astype(object)
             values[missing] = np.nan
             self.out[name] = values
+
+    def _extra(self, name: str, raw: pd.Series) -> pd.Series:
+        """A column outside the contract: numeric when the mapping says so or every filled cell is a number
+        (ages in days, computer-extracted features), else kept as text (the mapping's ``categorical``)."""
+        kind = self.kinds.get(name)
+        if kind == "categorical" or raw.dtype != object:
+            return raw
+        missing = _missing_mask(raw)
+        numbers = pd.to_numeric(raw.where(~missing, np.nan), errors="coerce").astype(float)
+        bad = ~missing & numbers.isna().to_numpy()
+        if kind == "numeric":
+            if bad.any():
+                self.issues += _row_issues(name, np.flatnonzero(bad)[:_MAX_LISTED_ROWS], raw,
+                                           "the mapping declares this column numeric but the cell is not a number",
+                                           "a number or an empty cell")
+            return numbers
+        if missing.all() or bad.any():
+            return raw
+        self.auto_numeric.append(name)
+        return numbers
 
     def _categorical(self, name: str, spec: ColumnSpec, raw: pd.Series, missing: np.ndarray) -> None:
         uniques = pd.unique(raw[~missing])
@@ -398,9 +425,13 @@ def validate_cohort(frame: pd.DataFrame, *, mapping: MappingLike = None, subtype
     options = subtype or SubtypeOptions()
     notes: list[str] = []
     pre_issues: list[CohortIssue] = []
+    kinds: dict[str, str] = {}
     if mapping is not None:
-        frame, pre_issues, notes = apply_mapping(frame, load_mapping(mapping))
+        loaded = load_mapping(mapping)
+        frame, pre_issues, notes = apply_mapping(frame, loaded)
+        kinds = dict(loaded.kinds)
     v = _Validator(frame, source, options)
+    v.kinds = kinds
     v.issues += pre_issues
     v.notes += notes
     v.rename_columns()
@@ -424,7 +455,11 @@ def validate_cohort(frame: pd.DataFrame, *, mapping: MappingLike = None, subtype
     if v.recomputed:
         v.notes.append("Derived columns given in the table were recomputed: " + ", ".join(v.recomputed))
     if v.extra:
-        v.notes.append("Columns outside the contract kept unchanged: " + ", ".join(v.extra))
+        shown = ", ".join(v.extra[:20]) + (f", … ({len(v.extra)} in all)" if len(v.extra) > 20 else "")
+        v.notes.append("Columns outside the contract kept: " + shown)
+    if v.auto_numeric:
+        v.notes.append(f"{len(v.auto_numeric)} column(s) outside the contract hold only numbers and are read as "
+                       "numeric (a mapping's 'kinds' can declare one categorical).")
     out = v.frame()
     categories = set(out["her2_category"].dropna())
     is_binary_only = bool(categories) and not ({"zero", "low"} & categories)

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -146,53 +145,51 @@ class CohortPreprocessor(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = frame.shape[1]
         kinds = self._kinds(frame)
-        transformers: list[tuple[str, Any, list[str]]] = []
-        if kinds["numeric"]:
-            steps: list[tuple[str, Any]] = [
-                ("impute", SimpleImputer(strategy="median", keep_empty_features=True))
-            ]
+        numeric, binary, categorical = self._blocks(frame, kinds)
+        self.numeric_ = None
+        if numeric is not None:
+            steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
             if self.scale:
                 steps.append(("scale", StandardScaler()))
-            transformers.append(("numeric", Pipeline(steps), kinds["numeric"]))
-        if kinds["binary"]:
-            transformers.append(
-                (
-                    "binary",
-                    SimpleImputer(strategy="most_frequent", keep_empty_features=True),
-                    kinds["binary"],
-                )
-            )
-        if kinds["categorical"]:
+            self.numeric_ = Pipeline(steps).fit(numeric)
+        self.binary_ = (
+            SimpleImputer(strategy="most_frequent", keep_empty_features=True).fit(binary) if binary is not None else None
+        )
+        self.categorical_ = None
+        names: list[str] = [*kinds["numeric"], *kinds["binary"]]
+        if categorical is not None:
             encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
-            transformers.append(
-                ("categorical", Pipeline([("impute", _ApplicableModeImputer()), ("onehot", encoder)]),
-                 kinds["categorical"])
-            )
-        ct = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
-        ct.set_output(transform="pandas")
-        prepared = self._prepare(frame, kinds)
-        ct.fit(prepared)
-        self.column_transformer_ = ct
+            self.categorical_ = Pipeline([("impute", _ApplicableModeImputer()), ("onehot", encoder)]).fit(categorical)
+            names += [str(n) for n in encoder.get_feature_names_out(kinds["categorical"])]
         self.kinds_ = kinds
+        self.feature_names_out_ = np.asarray(names, dtype=object)
         return self
 
     @staticmethod
-    def _prepare(frame: pd.DataFrame, kinds: dict[str, list[str]]) -> pd.DataFrame:
-        """Used columns only: numeric and binary as float64, categorical as object (one block each)."""
-        parts = []
-        numeric = kinds["numeric"] + kinds["binary"]
-        if numeric:
-            block = frame[numeric]
+    def _blocks(
+        frame: pd.DataFrame, kinds: dict[str, list[str]]
+    ) -> tuple[np.ndarray | None, np.ndarray | None, pd.DataFrame | None]:
+        """Numeric and binary columns as float64 arrays, categorical columns as an object frame.
+
+        The numeric blocks are handed to the imputer and scaler as plain arrays: on wide tables (thousands of
+        columns) scikit-learn's per-column checks of a DataFrame cost more than the arithmetic.
+        """
+        arrays: list[np.ndarray | None] = []
+        for kind in ("numeric", "binary"):
+            columns = kinds[kind]
+            if not columns:
+                arrays.append(None)
+                continue
+            block = frame[columns]
             if not all(dtype == np.float64 for dtype in block.dtypes):
                 try:
                     block = block.apply(pd.to_numeric, errors="raise")
                 except (ValueError, TypeError) as exc:
                     msg = f"CohortPreprocessor: a numeric or binary column holds non-numeric values ({exc})."
                     raise FitError(msg) from exc
-            parts.append(block.astype(np.float64))
-        if kinds["categorical"]:
-            parts.append(frame[kinds["categorical"]].astype(object))
-        return pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+            arrays.append(block.to_numpy(dtype=np.float64, copy=True))
+        categorical = frame[kinds["categorical"]].astype(object) if kinds["categorical"] else None
+        return arrays[0], arrays[1], categorical
 
     @staticmethod
     def _as_frame(X: Any) -> pd.DataFrame:
@@ -205,22 +202,33 @@ class CohortPreprocessor(TransformerMixin, BaseEstimator):
         raise FitError(msg)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        check_is_fitted(self, "column_transformer_")
-        frame = self._prepare(self._as_frame(X), self.kinds_)
-        out = self.column_transformer_.transform(frame)
-        out = pd.DataFrame(out, columns=self.get_feature_names_out(), index=frame.index).astype(float)
-        return out
+        check_is_fitted(self, "kinds_")
+        frame = self._as_frame(X)
+        missing = [c for cols in self.kinds_.values() for c in cols if c not in frame.columns]
+        if missing:
+            msg = f"CohortPreprocessor: column(s) {missing[:10]} seen in fit are missing from the data to transform."
+            raise FitError(msg)
+        numeric, binary, categorical = self._blocks(frame, self.kinds_)
+        parts = []
+        if numeric is not None:
+            parts.append(np.asarray(self.numeric_.transform(numeric), dtype=float))
+        if binary is not None:
+            parts.append(np.asarray(self.binary_.transform(binary), dtype=float))
+        if categorical is not None:
+            parts.append(np.asarray(self.categorical_.transform(categorical), dtype=float))
+        values = np.hstack(parts) if len(parts) > 1 else parts[0]
+        return pd.DataFrame(values, columns=self.get_feature_names_out(), index=frame.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "column_transformer_")
-        return np.asarray(self.column_transformer_.get_feature_names_out(), dtype=object)
+        check_is_fitted(self, "kinds_")
+        return np.asarray(self.feature_names_out_, dtype=object)
 
     def source_columns(self) -> dict[str, str]:
         """Map each output feature name to the cohort column it came from (for aggregating explanations)."""
-        check_is_fitted(self, "column_transformer_")
+        check_is_fitted(self, "kinds_")
         mapping: dict[str, str] = {c: c for c in self.kinds_["numeric"] + self.kinds_["binary"]}
         if self.kinds_["categorical"]:
-            encoder = self.column_transformer_.named_transformers_["categorical"].named_steps["onehot"]
+            encoder = self.categorical_.named_steps["onehot"]
             for col, cats in zip(self.kinds_["categorical"], encoder.categories_, strict=True):
                 for cat in cats:
                     mapping[f"{col}_{cat}"] = col

@@ -18,7 +18,9 @@ _DESIGN_TEXT = {
     "validation sets",
     "external": "development on the training centre(s) (patient-grouped, stratified split into training and internal "
     "validation sets) and external validation on held-out centre(s)",
-    "cv": "patient-grouped, stratified k-fold cross-validation with out-of-fold predictions",
+    "cv": "patient-grouped, stratified k-fold cross-validation with out-of-fold predictions of the saved model "
+    "(its family and hyper-parameters, tuned by inner cross-validation on all lesions, refitted in every outer "
+    "fold; the tuning saw the outer test folds, so nested cross-validation is the unbiased estimate)",
     "nested_cv": "nested, patient-grouped cross-validation (hyper-parameters tuned in the inner loop, performance "
     "estimated from outer-fold predictions)",
     "column": "the training/validation assignment given in the cohort table",
@@ -114,6 +116,9 @@ def _design_paragraph(results: Mapping[str, Any]) -> str:
         text += f" Validation design: {_DESIGN_TEXT.get(str(kind), str(kind))}."
     if kind in ("cv", "nested_cv") and design.get("n_splits"):
         text += f" {design['n_splits']} folds × {design.get('n_repeats', 1)} repeat(s)."
+        if int(design.get("n_repeats", 1) or 1) > 1:
+            text += (" The cross-validated AUC is that of the repeat-averaged scores; the per-repeat AUCs (mean, SD, "
+                     "range) are in results.json (per_repeat_auc).")
     size = design.get("internal_test_size", design.get("test_size"))
     if size is not None and kind in ("split", "external"):
         text += f" The internal validation fraction was {float(size):.0%}."

@@ -185,18 +185,25 @@ def calibration_section(data: StudyData) -> Section:
         items = []
         for s in task_sets(data, task):
             curves = []
+            flagged = []
             for model, spec in _models(task).items():
                 block = get(spec, "sets", s, default={}) or {}
                 curve = block.get("calibration_curve") or {}
                 if not (finite(curve.get("predicted")) and finite(curve.get("observed"))):
                     continue
                 cal = block.get("calibration") or {}
-                label = (f"{label_model(model)}: slope {fmt_num(cal.get('slope'))}, intercept "
+                slope = cal.get("slope")
+                if isinstance(slope, int | float) and slope == slope and not 0.7 <= float(slope) <= 1.3:
+                    kind = "overfitted, predictions too extreme" if slope < 0.7 else "predictions too timid"
+                    flagged.append(f"{label_model(model)} ({fmt_num(slope)}: {kind})")
+                label = (f"{label_model(model)}: slope {fmt_num(slope)}, intercept "
                          f"{fmt_num(cal.get('intercept'))}, Brier {fmt_num(cal.get('brier'), 3)}")
                 curves.append((label, curve["predicted"], curve["observed"]))
             if curves:
-                items.append(figure(fg.calibration_figure(curves, label_set(s)),
-                                    f"{label_task(name, task.get('title'))} — {label_set(s)} (decile bins).",
+                caption = f"{label_task(name, task.get('title'))} — {label_set(s)} (decile bins)."
+                if flagged:
+                    caption += " Calibration slope outside 0.7–1.3: " + "; ".join(flagged) + "."
+                items.append(figure(fg.calibration_figure(curves, label_set(s)), caption,
                                     name=f"calibration-{name}-{s}"))
         return items
 

@@ -75,6 +75,7 @@ class FeaturesTableSection(_Section):
 
     path: Path
     on: str = "lesion_id"
+    key: str | None = None  # the features table's column holding the ``on`` values, when named differently
 
 
 class CohortSection(_Section):
@@ -223,6 +224,7 @@ class SelectionSection(_Section):
     metric: Literal["cv_auc"] = "cv_auc"
     rule: Literal["simplest", "one_se", "best"] = "simplest"
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    tuning_metric: Literal["log_loss", "auc"] = "log_loss"  # how a classifier's grid point is chosen
 
 
 class InterpretabilitySection(_Section):
@@ -264,6 +266,7 @@ class StudyConfig(_Section):
     name: str = "her2mri study"
     seed: int = 2026
     n_jobs: int = Field(1, ge=1, le=64)
+    scheduler: str | None = None  # Dask scheduler address: the models step's fold x model fits run there
     cohort: CohortSection
     tasks: TasksSection
     design: DesignSection = Field(default_factory=DesignSection)

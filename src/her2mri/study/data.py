@@ -60,6 +60,20 @@ def _join_features(frame: pd.DataFrame, section: CohortSection, flow: list[dict[
     if spec is None:
         return frame
     table = read_table(spec.path)
+    if spec.key is not None and spec.key != spec.on:
+        if spec.key not in table.columns:
+            message = (
+                f"cohort.features.key '{spec.key}' is not a column of the features table '{spec.path}'; its "
+                f"columns start with {list(table.columns)[:5]}."
+            )
+            raise ConfigError(message)
+        if spec.on in table.columns:
+            message = (
+                f"cohort.features.key '{spec.key}' would be renamed to '{spec.on}', which the features table "
+                f"'{spec.path}' already has; drop one of them or leave key out."
+            )
+            raise ConfigError(message)
+        table = table.rename(columns={spec.key: spec.on})
     if spec.on not in table.columns or spec.on not in frame.columns:
         message = (
             f"cohort.features.on '{spec.on}' must be a column of both the cohort and the features table "
@@ -75,7 +89,8 @@ def _join_features(frame: pd.DataFrame, section: CohortSection, flow: list[dict[
     table = table.drop(columns=clashes)
     joined = frame.merge(table, on=spec.on, how="inner", validate="one_to_one")
     flow.append({
-        "step": f"joined to features table {spec.path.name} on {spec.on}", "n": int(len(joined)),
+        "step": f"joined to features table {spec.path.name} on {spec.on}"
+                + (f" (its column '{spec.key}')" if spec.key and spec.key != spec.on else ""), "n": int(len(joined)),
         "excluded": int(len(frame) - len(joined)), "reason": "no row in the features table",
     })
     return joined

@@ -95,15 +95,37 @@ def _group_kfold(
     ]
 
 
+_INNER_CACHE: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+
 def inner_folds(
     y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Patient-grouped stratified folds on a training set (indices into ``y``), for tuning and thresholds."""
+    """Patient-grouped stratified folds on a training set (indices into ``y``), for tuning and thresholds.
+
+    ``StratifiedGroupKFold`` searches folds patient by patient in Python (a second per call on a thousand
+    patients), and the same training set is split again by every model fitted on it, so the folds are kept
+    (a small cache keyed by the labels, patient ids, ``n_splits`` and ``seed``).
+    """
+    import hashlib
+
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    digest = hashlib.sha1(np.ascontiguousarray(y, dtype=np.int64).tobytes())
+    digest.update("\x00".join(map(str, groups)).encode("utf-8"))
+    digest.update(f"|{n_splits}|{seed}".encode("ascii"))
+    key = digest.hexdigest()
+    if key in _INNER_CACHE:
+        return [(train.copy(), test.copy()) for train, test in _INNER_CACHE[key]]
     n_groups = len(np.unique(groups))
     n_min = int(np.bincount(np.asarray(y, dtype=int)).min()) if len(np.unique(y)) > 1 else 0
     k = max(2, min(n_splits, n_groups, max(n_min, 2)))
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(y)), y, groups))
+    folds = list(splitter.split(np.zeros(len(y)), y, groups))
+    if len(_INNER_CACHE) > 256:
+        _INNER_CACHE.clear()
+    _INNER_CACHE[key] = folds
+    return [(train.copy(), test.copy()) for train, test in folds]
 
 
 def make_design(frame: pd.DataFrame, design: DesignSection, seed: int) -> DesignPlan:

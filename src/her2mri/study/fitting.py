@@ -1,17 +1,37 @@
 """Fit one configured model for one task: inner-CV tuning on the training set only (patient-grouped folds), the
 training out-of-fold scores (for the Youden threshold, model choice and conformal calibration), and a final
 refit on the whole training set.
+
+Speed on wide tables (thousands of feature columns) comes from not repeating work whose result is already known:
+
+* **shared selection** – the steps before the classifier (harmonisation, preprocessing, selectors) do not depend
+  on the classifier or its grid point. Inside :func:`shared_selection` their fitted output on a fold is cached,
+  keyed by what determines it (column kinds, selectors, harmonisation, selection seed, the cohort rows of the
+  fold and their labels), and reused by every grid point, every classifier of ``auto`` and every model of the
+  study with the same blocks and selectors. The calls are those ``Pipeline.fit`` / ``predict_proba`` make, so
+  the scores are those of refitting the whole pipeline each time.
+* **one calibration per SVM** – the registry's SVM is Platt-scaled by ``CalibratedClassifierCV`` (five internal
+  SVC fits). Tuning compares grid points by AUC, which the monotone Platt map does not change, so inner folds
+  score the bare SVC's ``decision_function``; the chosen point is calibrated once, on the final fit, over the
+  same patient-grouped inner folds, and its out-of-fold decision values are mapped through that sigmoid.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ParameterGrid
 
@@ -20,9 +40,64 @@ from her2mri.study.config import ModelSpecConfig, StudyConfig
 from her2mri.study.designs import inner_folds
 from her2mri.study.results import json_safe
 
-__all__ = ["FittedModel", "fit_model", "model_description"]
+__all__ = ["FittedModel", "fit_fixed", "fit_model", "model_description", "shared_selection"]
 
 _CANDIDATES = ("lr", "dt", "svm", "knn", "mlp", "rf", "gbdt")
+
+_LOCAL = threading.local()  # per thread: Dask workers may run several units in threads of one process
+
+
+def _cache() -> dict[str, tuple[Any, Any, Any]] | None:
+    return getattr(_LOCAL, "cache", None)
+
+
+@contextmanager
+def shared_selection() -> Iterator[None]:
+    """Within the block, fitted preprocessing + selection outputs are shared between fits (see the module
+    docstring); the cache is dropped on exit, so its memory lasts one unit of work."""
+    previous = _cache()
+    _LOCAL.cache = {} if previous is None else previous
+    try:
+        yield
+    finally:
+        _LOCAL.cache = previous
+
+
+def _signature(spec: ModelSpecConfig, kinds: dict[str, list[str]], harmonize: dict[str, Any] | None,
+               selection_seed: int) -> str:
+    text = json.dumps([[s.model_dump(mode="json") for s in spec.selectors], kinds, harmonize, selection_seed],
+                      sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _fold_key(signature: str, row_keys: np.ndarray, y: np.ndarray, groups: np.ndarray, train: np.ndarray,
+              test: np.ndarray | None) -> str:
+    digest = hashlib.sha1(signature.encode("ascii"))
+    digest.update(np.ascontiguousarray(row_keys[train], dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(y[train], dtype=np.int64).tobytes())
+    digest.update("\x00".join(map(str, groups[train])).encode("utf-8"))
+    digest.update(b"|")
+    if test is not None:
+        digest.update(np.ascontiguousarray(row_keys[test], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def _prefix(pipeline: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, train: np.ndarray,
+            test: np.ndarray | None, key: str | None) -> tuple[Any, Any, Any]:
+    """The fitted steps before the classifier on ``train`` and their output on ``train`` and ``test``."""
+    cache = _cache()
+    if key is not None and cache is not None and key in cache:
+        return cache[key]
+    prefix = clone(pipeline)[:-1]
+    Xt_train = prefix.fit_transform(X.iloc[train], y[train], **_fit_params(prefix, groups[train]))
+    Xt_test = prefix.transform(X.iloc[test]) if test is not None else None
+    if key is not None and cache is not None:
+        cache[key] = (prefix, Xt_train, Xt_test)
+    return prefix, Xt_train, Xt_test
+
+
+def _is_calibrated_margin(model: Any) -> bool:
+    return isinstance(model, CalibratedClassifierCV) and hasattr(model.estimator, "decision_function")
 
 
 @dataclass(frozen=True)
@@ -46,23 +121,30 @@ class FittedModel:
 
 
 def _build(classifier: str, spec: ModelSpecConfig, kinds: dict[str, list[str]], harmonize: dict[str, Any] | None,
-           config: StudyConfig, seed: int) -> Any:
+           config: StudyConfig, seed: int, selection_seed: int | None = None) -> Any:
+    """The model's pipeline; its steps before the classifier take ``selection_seed`` (shared by the models
+    with the same selectors, so that their selection can be shared), the classifier takes ``seed``."""
     from her2mri.models.pipeline import build_pipeline
     from her2mri.models.registry import apply_class_weight
 
-    return apply_class_weight(build_pipeline(
+    pipeline = build_pipeline(
         numeric=kinds["numeric"], categorical=kinds["categorical"], binary=kinds["binary"],
         selectors=[(step.method, dict(step.params)) for step in spec.selectors], model=classifier,
         harmonize=harmonize, random_state=seed,
-    ), classifier, spec.class_weight)
+    )
+    if selection_seed is not None:
+        for name, step in pipeline.steps[:-1]:
+            if "random_state" in step.get_params(deep=False):
+                pipeline.set_params(**{f"{name}__random_state": selection_seed})
+    return apply_class_weight(pipeline, classifier, spec.class_weight)
 
 
-def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig) -> list[dict[str, Any]]:
+def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig, wide: bool = False) -> list[dict[str, Any]]:
     from her2mri.models.pipeline import model_grid
 
     if not spec.tuning:
         return [{}]
-    grid = model_grid(classifier, overrides=spec.grid)
+    grid = model_grid(classifier, overrides=spec.grid, wide=wide)
     valid = pipeline.get_params(deep=True)
     unknown = [key for key in grid if key not in valid]
     if unknown:
@@ -89,41 +171,43 @@ def _classifier_params(points: list[dict[str, Any]]) -> list[dict[str, Any]] | N
 
 
 def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-                 train: np.ndarray, test: np.ndarray) -> list[np.ndarray]:
-    """Test-fold scores of every grid point on one inner fold.
+                 train: np.ndarray, test: np.ndarray, key: str | None = None) -> list[np.ndarray]:
+    """Test-fold scores of every grid point on one inner fold (ranking scores: AUC is all they are used for
+    until the chosen point's are calibrated).
 
-    When the grid only tunes the classifier, the steps before it (harmonisation, preprocessing, selectors) do
-    not depend on the grid point: they are fitted once on the fold and their output is shared by all points.
-    The calls are those ``Pipeline.fit`` / ``predict_proba`` make, so the scores are the same as refitting the
-    whole pipeline per point.
+    When the grid only tunes the classifier, the steps before it are fitted once on the fold (or taken from
+    the :func:`shared_selection` cache under ``key``) and their output is shared by all points.
     """
-    X_train, y_train, X_test = X.iloc[train], y[train], X.iloc[test]
     classifier_points = _classifier_params(points)
-    if classifier_points is None or len(points) == 1 or not hasattr(pipeline, "steps") or len(pipeline.steps) < 2:
+    if classifier_points is None or not hasattr(pipeline, "steps") or len(pipeline.steps) < 2:
         out = []
         for params in points:
             model = clone(pipeline).set_params(**params)
-            model.fit(X_train, y_train, **_fit_params(model, groups[train]))
-            out.append(np.asarray(model.predict_proba(X_test)[:, 1], dtype=float))
+            model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
+            out.append(np.asarray(model.predict_proba(X.iloc[test])[:, 1], dtype=float))
         return out
-    fitted = clone(pipeline)
-    prefix = fitted[:-1]
-    Xt_train = prefix.fit_transform(X_train, y_train, **_fit_params(prefix, groups[train]))
-    Xt_test = prefix.transform(X_test)
-    classifier = fitted.steps[-1][1]
+    _, Xt_train, Xt_test = _prefix(pipeline, X, y, groups, train, test, key)
+    classifier = pipeline.steps[-1][1]
     out = []
     for params in classifier_points:
         model = clone(classifier).set_params(**params)
-        model.fit(Xt_train, y_train)
+        if _is_calibrated_margin(model):
+            margin = clone(model.estimator).fit(Xt_train, y[train])
+            out.append(np.asarray(margin.decision_function(Xt_test), dtype=float).reshape(-1))
+            continue
+        model.fit(Xt_train, y[train])
         out.append(np.asarray(model.predict_proba(Xt_test)[:, 1], dtype=float))
     return out
 
 
 def _oof(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-         folds: list[tuple[np.ndarray, np.ndarray]], n_jobs: int = 1) -> list[np.ndarray]:
+         folds: list[tuple[np.ndarray, np.ndarray]], n_jobs: int = 1,
+         keys: list[str | None] | None = None) -> list[np.ndarray]:
     """Out-of-fold scores of every grid point (one array per point, in grid order)."""
-    if n_jobs == 1 or len(folds) == 1:
-        parts = [_fold_scores(pipeline, points, X, y, groups, train, test) for train, test in folds]
+    keys = keys if keys is not None else [None] * len(folds)
+    if n_jobs == 1 or len(folds) == 1 or _cache() is not None:
+        parts = [_fold_scores(pipeline, points, X, y, groups, train, test, key)
+                 for (train, test), key in zip(folds, keys, strict=True)]
     else:
         from joblib import Parallel, delayed
 
@@ -134,6 +218,66 @@ def _oof(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.nda
         for target, part in zip(scores, fold_parts, strict=True):
             target[test] = part
     return scores
+
+
+def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+               folds: Any, key: str | None) -> Any:
+    """``pipeline`` at ``params`` fitted on all of ``X`` (prefix from the cache when it can be shared); a
+    Platt-scaled SVM is calibrated over ``folds``, the grouped inner folds of these rows."""
+    final = clone(pipeline).set_params(**params)
+    classifier_only = _classifier_params([params]) is not None and hasattr(final, "steps") and len(final.steps) > 1
+    model = final.steps[-1][1] if hasattr(final, "steps") else final
+    calibrated = _is_calibrated_margin(model)
+    if calibrated:
+        folds = folds() if callable(folds) else folds
+        model.set_params(cv=[(np.asarray(a), np.asarray(b)) for a, b in folds])
+    if not classifier_only:
+        final.fit(X, y, **_fit_params(final, groups))
+    else:
+        everything = np.arange(len(y))
+        prefix, Xt, _ = _prefix(final, X, y, groups, everything, None, key)
+        model.fit(Xt, y)
+        from sklearn.pipeline import Pipeline
+
+        final = Pipeline([*copy.deepcopy(prefix).steps, (final.steps[-1][0], model)])
+        final.set_output(transform="pandas")
+    if calibrated:
+        model.set_params(cv=len(folds))
+    return final
+
+
+def _calibrate_margins(final: Any, margins: np.ndarray) -> np.ndarray:
+    """Out-of-fold SVM decision values mapped through the final model's Platt sigmoid."""
+    model = final.steps[-1][1] if hasattr(final, "steps") else final
+    calibrator = model.calibrated_classifiers_[0].calibrators[0]
+    out = np.full(margins.shape, np.nan)
+    ok = np.isfinite(margins)
+    out[ok] = np.asarray(calibrator.predict(margins[ok]), dtype=float)
+    return out
+
+
+def _log_loss(y: np.ndarray, scores: np.ndarray) -> float:
+    ok = np.isfinite(scores)
+    if not ok.any():
+        return float("inf")
+    p = np.clip(scores[ok], 1e-6, 1 - 1e-6)
+    return float(-np.mean(y[ok] * np.log(p) + (1 - y[ok]) * np.log(1 - p)))
+
+
+def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[np.ndarray], metric: str,
+                  margins: bool) -> int:
+    """Index of the grid point kept: lowest out-of-fold log loss (a proper score: it rewards calibrated
+    probabilities, where AUC is often flat over a penalty grid) or highest AUC; SVM margins, which are not
+    probabilities until calibrated, are compared by AUC. Ties keep the first point."""
+    if metric == "log_loss" and not margins:
+        losses = [_log_loss(y, scores) for scores in all_scores]
+        return int(np.argmin(losses))
+    aucs = [_safe_auc(y, scores) for scores in all_scores]
+    best = 0
+    for index, auc in enumerate(aucs):
+        if np.isfinite(auc) and (not np.isfinite(aucs[best]) or auc > aucs[best] + 1e-12):
+            best = index
+    return best
 
 
 def _safe_auc(y: np.ndarray, scores: np.ndarray) -> float:
@@ -190,37 +334,58 @@ def fit_model(
     harmonize: dict[str, Any] | None = None,
     n_jobs: int | None = None,
     out_of_fold: bool = True,
+    selection_seed: int | None = None,
+    row_keys: np.ndarray | None = None,
 ) -> FittedModel:
     """Tune (inner patient-grouped CV on the training set), record out-of-fold scores, refit on all of it.
 
     ``classifier: auto`` tries every registered classifier the same way and keeps the best out-of-fold AUC.
     ``n_jobs`` (default ``config.n_jobs``) spreads the inner folds over processes. ``out_of_fold=False`` (a model
     only used for its predictions, e.g. in an outer CV fold) skips the inner folds when there is nothing to
-    choose (one classifier, one grid point); ``oof_scores`` and ``cv_auc`` are then NaN.
+    choose (one classifier, one grid point); ``oof_scores`` and ``cv_auc`` are then NaN. ``selection_seed``
+    (default ``seed``) seeds the inner folds and the selectors; ``row_keys`` (the rows' positions in the cohort)
+    let :func:`shared_selection` reuse fitted selection between models.
     """
     start = time.perf_counter()
     y = np.asarray(y, dtype=int)
-    folds = inner_folds(y, groups, config.design.inner_splits, seed)
+    groups = np.asarray(groups)
+    selection_seed = seed if selection_seed is None else selection_seed
+    folds = inner_folds(y, groups, config.design.inner_splits, selection_seed)
+    signature = _signature(spec, kinds, harmonize, selection_seed) if row_keys is not None else None
+    keys: list[str | None] = [
+        _fold_key(signature, row_keys, y, groups, train, test) if signature is not None and row_keys is not None
+        else None for train, test in folds
+    ]
+    final_key = (_fold_key(signature, row_keys, y, groups, np.arange(len(y)), None)
+                 if signature is not None and row_keys is not None else None)
     candidates = _CANDIDATES if spec.classifier == "auto" else (spec.classifier,)
     best: tuple[float, str, Any, dict[str, Any], np.ndarray] | None = None
     effective = spec if tuning else spec.model_copy(update={"tuning": False})
+    from her2mri.models.pipeline import WIDE_COLUMNS
+
+    wide = sum(len(v) for v in kinds.values()) >= WIDE_COLUMNS
+    metric = getattr(config.selection, "tuning_metric", "log_loss")
     for classifier in candidates:
-        pipeline = _build(classifier, spec, kinds, harmonize, config, seed)
-        points = _grid(pipeline, classifier, effective)
+        pipeline = _build(classifier, spec, kinds, harmonize, config, seed, selection_seed)
+        points = _grid(pipeline, classifier, effective, wide)
         if not out_of_fold and len(candidates) == 1 and len(points) == 1:
             best = (float("nan"), classifier, pipeline, points[0], np.full(len(y), np.nan))
             break
-        all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs)
-        for params, scores in zip(points, all_scores, strict=True):
-            auc = _safe_auc(y, scores)
-            if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
-                best = (auc, classifier, pipeline, params, scores)
+        all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs, keys)
+        margins = _is_calibrated_margin(pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline) \
+            and _classifier_params(points) is not None
+        index = _choose_point(y, points, all_scores, metric, margins)
+        auc = _safe_auc(y, all_scores[index])
+        if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
+            best = (auc, classifier, pipeline, points[index], all_scores[index])
     if best is None:
         message = f"model '{spec.name}': no candidate pipeline could be evaluated."
         raise FitError(message)
     auc, classifier, pipeline, params, scores = best
-    final = clone(pipeline).set_params(**params)
-    final.fit(X, y, **_fit_params(final, groups))
+    final = _final_fit(pipeline, params, X, y, groups, folds, final_key)
+    model = final.steps[-1][1] if hasattr(final, "steps") else final
+    if _is_calibrated_margin(model) and _classifier_params([params]) is not None and np.isfinite(scores).any():
+        scores = _calibrate_margins(final, scores)
     from her2mri.models.pipeline import describe_selected_features
 
     hyper, _ = model_description(final)
@@ -231,3 +396,34 @@ def fit_model(
         hyperparameters={"tuned": json_safe(params), "estimator": hyper}, oof_scores=scores, cv_auc=auc,
         tuned=bool(params), selected_features=features, fit_seconds=time.perf_counter() - start,
     )
+
+
+def fit_fixed(
+    spec: ModelSpecConfig,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    family: str,
+    params: dict[str, Any],
+    kinds: dict[str, list[str]],
+    config: StudyConfig,
+    seed: int,
+    harmonize: dict[str, Any] | None = None,
+    selection_seed: int | None = None,
+    row_keys: np.ndarray | None = None,
+) -> Any:
+    """The pipeline of ``family`` at the hyper-parameters ``params`` (already chosen) fitted on ``X``: how the
+    ``cv`` design evaluates, in every outer fold, the same tuned model that it saves."""
+    y = np.asarray(y, dtype=int)
+    groups = np.asarray(groups)
+    selection_seed = seed if selection_seed is None else selection_seed
+    pipeline = _build(family, spec, kinds, harmonize, config, seed, selection_seed)
+
+    def folds() -> list[tuple[np.ndarray, np.ndarray]]:
+        return inner_folds(y, groups, config.design.inner_splits, selection_seed)
+
+    key = None
+    if row_keys is not None:
+        key = _fold_key(_signature(spec, kinds, harmonize, selection_seed), row_keys, y, groups, np.arange(len(y)), None)
+    return _final_fit(pipeline, params, X, y, groups, folds, key)

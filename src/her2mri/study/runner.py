@@ -88,6 +88,7 @@ class StudyContext:
     files: dict[str, Path] = field(default_factory=dict)
     conformal: Any = None
     harmonize_off: bool = False
+    scheduler: Any = None  # Dask scheduler address or Client for the models step (overrides config.scheduler)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -172,6 +173,8 @@ def _run_step(context: StudyContext, name: str, function: Callable[[StudyContext
     logger.info("step %s: start", name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # pandas' internal fragmentation warnings say nothing about the study's data or methods
+        warnings.filterwarnings("ignore", category=pd.errors.PerformanceWarning)
         try:
             outcome = function(context)
         except Exception as exc:
@@ -201,17 +204,65 @@ def _run_step(context: StudyContext, name: str, function: Callable[[StudyContext
     _save(context)
 
 
+class _Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM during a run."""
+
+
+def _install_sigterm() -> Any:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated(f"terminated by signal {signum}")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # pragma: no cover - platform without SIGTERM handling
+        return None
+
+
+def _restore_sigterm(previous: Any) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _mark_interrupted(context: StudyContext, step: str, exc: BaseException) -> None:
+    """Record that the run was stopped from outside (not failed, not running) and keep what finished."""
+    document = context.document
+    document["status"] = "interrupted"
+    document["failed_step"] = step
+    document["error"] = f"{type(exc).__name__}: interrupted during step '{step}'" if isinstance(
+        exc, KeyboardInterrupt) else f"interrupted during step '{step}' ({exc})"
+    document["steps"].setdefault(step, {"status": "interrupted"})
+    document["provenance"]["finished"] = now_iso()
+    logger.error("run interrupted during step %s", step)
+    try:
+        _save(context, final=True)
+    except OSError:  # pragma: no cover - nothing more can be done while exiting
+        pass
+
+
 def run_study(
     config: StudyConfig | str | Path,
     out_dir: str | Path | None = None,
     *,
     progress: bool = False,
     stop_after: str | None = None,
+    scheduler: Any = None,
 ) -> StudyResult:
     """Run the study described by ``config`` (a :class:`StudyConfig` or a YAML path) and write ``out_dir``.
 
-    ``progress=True`` shows a rich progress bar (the CLI sets it). ``stop_after`` ends the run after the named
-    step (the document is then marked ``"status": "partial"``).
+    ``progress=True`` shows rich progress bars with the time left (the CLI sets it). ``stop_after`` ends the run
+    after the named step (the document is then marked ``"status": "partial"``). ``scheduler`` (a Dask scheduler
+    address or ``dask.distributed.Client``) runs the models step's fold × model fits on that cluster.
+
+    A run ended from outside (Ctrl-C, ``SIGTERM`` from a job scheduler) is not left ``"running"``: results.json
+    is rewritten with ``"status": "interrupted"`` and the step it was in.
     """
     config_path = None
     if not isinstance(config, StudyConfig):
@@ -222,19 +273,24 @@ def run_study(
         raise ConfigError(message)
     out = Path(out_dir) if out_dir is not None else None
     handler = _setup_log(out)
-    context = StudyContext(config=config, out_dir=out)
+    context = StudyContext(config=config, out_dir=out, scheduler=scheduler)
     context.document = _initial_document(config, config_path)
     bar = None
+    current = [STEPS[0]]
+    previous_handler = _install_sigterm()
     try:
         if progress:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+            )
 
-            bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                           TimeElapsedColumn(), transient=False)
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), transient=False)
             bar.start()
             context.progress = bar
             overall = bar.add_task("study", total=len(STEPS))
         for name in STEPS:
+            current[0] = name
             if bar is not None:
                 bar.update(overall, description=f"study: {name}")
             _run_step(context, name, getattr(stages, f"step_{name}"))
@@ -245,7 +301,11 @@ def run_study(
                 break
         else:
             context.document["status"] = "complete"
+    except (KeyboardInterrupt, _Terminated) as exc:
+        _mark_interrupted(context, current[0], exc)
+        raise
     finally:
+        _restore_sigterm(previous_handler)
         if bar is not None:
             bar.stop()
         if handler is not None:

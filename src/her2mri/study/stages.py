@@ -189,6 +189,7 @@ def _job(context: StudyContext, state: Any, spec: Any) -> Any:
         task=state.name, spec=spec, config=context.config, frame=frame[needed], mask=state.mask,
         labels=state.labels, columns=list(columns), kinds=column_kinds(frame, columns), harmonize=harmonize,
         plan=context.design, seed=context.seed_for(state.name, spec.features_from or spec.name),
+        selection_seed=context.seed_for(state.name, "selection"),
     )
 
 
@@ -210,20 +211,27 @@ def step_models(context: StudyContext) -> str:
     bar = context.progress
     pairs = [(state, spec) for state in context.tasks.values() for spec in config.models]
     task_bar = bar.add_task("models", total=len(pairs)) if bar is not None else None
+    unit_bar = bar.add_task("fits (models x folds)", total=None) if bar is not None else None
 
     def advance(job: Any) -> None:
         if bar is not None:
             bar.update(task_bar, description=f"models: {job.task} / {job.spec.name}")
             bar.advance(task_bar)
 
+    def unit(kind: str, done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(unit_bar, completed=done, total=total, description=f"fits: {kind} units")
+
+    scheduler = context.scheduler or config.scheduler
     jobs = [_job(context, state, spec) for state, spec in pairs]
-    for (state, spec), outcome in zip(pairs, run_model_jobs(jobs, n_jobs=config.n_jobs, on_done=advance),
-                                      strict=True):
+    outcomes = run_model_jobs(jobs, n_jobs=config.n_jobs, on_done=advance, scheduler=scheduler, on_unit=unit)
+    for (state, spec), outcome in zip(pairs, outcomes, strict=True):
         state.models[spec.name] = outcome.model
         state.scores[spec.name] = outcome.scores
         if outcome.folds is not None:
             state.folds[spec.name] = outcome.folds
-    return f"{len(pairs)} models fitted"
+    where = f" on the Dask cluster at {scheduler}" if scheduler else ""
+    return f"{len(pairs)} models fitted{where}"
 
 
 def _choose_model(config: Any, state: Any, y_train: np.ndarray) -> tuple[str, str]:
@@ -252,6 +260,33 @@ def _fitted_hyperparameters(model: Any) -> dict[str, Any]:
         hyper["estimator"] = json_safe({k: v for k, v in final.get_params(deep=False).items()
                                         if isinstance(v, int | float | str | bool | type(None))})
     return hyper
+
+
+def _per_repeat_auc(state: Any, model: str, plan: Any) -> dict[str, Any] | None:
+    """AUC of each repeat of a repeated CV design (its own out-of-fold scores) and their spread.
+
+    The ``cv`` set's AUC is that of the repeat-averaged scores, which smooths each lesion's noise and so runs
+    above the typical single-repeat AUC; the per-repeat values show the spread a reader would see on a rerun.
+    """
+    folds = state.folds.get(model)
+    if folds is None or "cv" not in plan.sets or folds.get("per_repeat") is None:
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    rows = plan.sets["cv"]
+    eligible = state.mask[rows]
+    y = state.labels[rows][eligible]
+    if len(np.unique(y)) < 2:
+        return None
+    values = []
+    for scores in np.asarray(folds["per_repeat"]):
+        score = scores[rows][eligible]
+        ok = np.isfinite(score)
+        values.append(float(roc_auc_score(y[ok], score[ok])) if len(np.unique(y[ok])) == 2 else float("nan"))
+    array = np.asarray(values)
+    return {"values": values, "mean": float(np.nanmean(array)),
+            "sd": float(np.nanstd(array, ddof=1)) if array.size > 1 else None,
+            "min": float(np.nanmin(array)), "max": float(np.nanmax(array))}
 
 
 def step_evaluation(context: StudyContext) -> str:
@@ -284,6 +319,9 @@ def step_evaluation(context: StudyContext) -> str:
                     y, score, threshold=threshold, statistics=config.statistics, groups=groups_all[rows][eligible],
                     seed=context.seed_for(name, spec.name, set_name), bootstrap=set_name != "train",
                 )
+            spread = _per_repeat_auc(state, spec.name, plan)
+            if spread is not None:
+                entry["sets"]["cv"]["per_repeat_auc"] = spread
             block["models"][spec.name] = json_safe(entry)
         state.best, block["best_model_rule"] = _choose_model(config, state, y_train)
         block["best_model"] = state.best
