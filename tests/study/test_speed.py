@@ -34,7 +34,7 @@ def _cv_config(cohort: Path, **overrides: object) -> dict:
             {"name": "svm", "classifier": "svm", "grid": {"estimator__C": [0.1, 1.0]},
              "selectors": [{"method": "correlation", "params": {"threshold": 0.9}}]},
         ],
-        statistics={"n_bootstrap": 20},
+        statistics={"n_bootstrap": 20, "optimism_resamples": 0},  # no refits outside the models step
         conformal=None,
         survival={"enabled": False},
     )
