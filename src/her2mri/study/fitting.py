@@ -11,8 +11,9 @@ Speed on wide tables (thousands of feature columns) comes from not repeating wor
   study with the same blocks and selectors. The calls are those ``Pipeline.fit`` / ``predict_proba`` make, so
   the scores are those of refitting the whole pipeline each time.
 * **one calibration per SVM** – the registry's SVM is Platt-scaled by ``CalibratedClassifierCV`` (five internal
-  SVC fits). Tuning compares grid points by AUC, which the monotone Platt map does not change, so inner folds
-  score the bare SVC's ``decision_function``; the chosen point is calibrated once, on the final fit, over the
+  SVC fits). Inner folds score the bare SVC's ``decision_function``; grid points are compared by AUC (which the
+  monotone Platt map does not change) or by the log loss of their out-of-fold margins after a Platt sigmoid
+  fitted on them (``tuning_metric: log_loss``); the chosen point is calibrated once, on the final fit, over the
   same patient-grouped inner folds, and its out-of-fold decision values are mapped through that sigmoid.
 """
 
@@ -264,13 +265,28 @@ def _log_loss(y: np.ndarray, scores: np.ndarray) -> float:
     return float(-np.mean(y[ok] * np.log(p) + (1 - y[ok]) * np.log(1 - p)))
 
 
+def _platt(y: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Margins mapped to probabilities by a Platt sigmoid fitted on them (unpenalised 1-D logistic fit)."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = np.full(margins.shape, np.nan)
+    ok = np.isfinite(margins)
+    if len(np.unique(y[ok])) < 2:
+        return out
+    fit = LogisticRegression(C=np.inf).fit(margins[ok].reshape(-1, 1), y[ok])
+    out[ok] = fit.predict_proba(margins[ok].reshape(-1, 1))[:, 1]
+    return out
+
+
 def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[np.ndarray], metric: str,
                   margins: bool) -> int:
     """Index of the grid point kept: lowest out-of-fold log loss (a proper score: it rewards calibrated
-    probabilities, where AUC is often flat over a penalty grid) or highest AUC; SVM margins, which are not
-    probabilities until calibrated, are compared by AUC. Ties keep the first point."""
-    if metric == "log_loss" and not margins:
-        losses = [_log_loss(y, scores) for scores in all_scores]
+    probabilities, where AUC is often flat over a penalty grid) or highest AUC. SVM margins are not
+    probabilities: for log loss each point's out-of-fold margins are first mapped through a Platt sigmoid fitted
+    on those margins (two parameters, as the final model's calibration), so that an SVM whose margins overfit is
+    penalised as a logistic model would be. Ties keep the first point."""
+    if metric == "log_loss":
+        losses = [_log_loss(y, _platt(y, scores) if margins else scores) for scores in all_scores]
         return int(np.argmin(losses))
     aucs = [_safe_auc(y, scores) for scores in all_scores]
     best = 0
