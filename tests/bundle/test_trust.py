@@ -170,6 +170,12 @@ def test_same_seed_gives_byte_identical_bundles(factory, tmp_path, monkeypatch) 
     zip_b = save_bundle(load_bundle(second), tmp_path / "b.zip").read_bytes()
     assert zip_a == zip_b
     assert load_bundle(first).created == "2026-01-01T00:00:00+00:00"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    third = save_bundle(factory.build_test_bundle(), tmp_path / "c")
+    fourth = save_bundle(factory.build_test_bundle(), tmp_path / "d")
+    for name in names:  # without SOURCE_DATE_EPOCH no wall-clock value enters the bundle
+        assert (third / name).read_bytes() == (fourth / name).read_bytes(), name
+    assert load_bundle(third).created == ""
 
 
 def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory) -> None:
@@ -188,7 +194,7 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
             pipe.set_params(model__n_estimators=10)
     selectors = [("correlation", {}), ("univariate", {}), ("lasso", {}), ("stepwise", {}), ("mrmr", {"k": 8}),
                  ("random_forest", {"k": 6, "n_estimators": 20}), ("gbdt", {"k": 5}),
-                 ("shap", {"k": 4, "n_estimators": 10, "max_samples": 100})]
+                 ("shap", {"k": 4, "n_estimators": 10, "max_samples": 100}), ("group_lasso", {})]
     pipelines.append(build_pipeline(**kinds, selectors=selectors, model="lr", random_state=0))
     pipelines.append(build_pipeline(**kinds, harmonize={"batch_column": "center"}, model="lr", random_state=0))
     # k-NN on few selected features keeps a KD tree (many features: brute force, no tree)
@@ -203,3 +209,7 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
     assert "sklearn.neighbors._kd_tree.KDTree" in {t for _, t in seen}
     assert {t for _, t in seen} <= bundle_io.TRUSTED_TYPES
     assert {k for k, _ in seen} <= bundle_io.TRUSTED_LOADERS
+    from her2mri.features.registry import SELECTORS
+
+    for cls in SELECTORS.values():  # every registered selector is trusted, whether or not it is fitted above
+        assert f"{cls.__module__}.{cls.__qualname__}" in bundle_io.TRUSTED_TYPES, cls

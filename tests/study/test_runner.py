@@ -107,6 +107,11 @@ def test_run_study_same_seed_identical_results(tmp_path: Path, cohort_csv: Path)
     assert strip_volatile(first.document) == strip_volatile(second.document)
     a = (tmp_path / "a" / "predictions.csv").read_text()
     assert a == (tmp_path / "b" / "predictions.csv").read_text()
+    bundle_a, bundle_b = tmp_path / "a" / "model", tmp_path / "b" / "model"
+    names = sorted(p.relative_to(bundle_a).as_posix() for p in bundle_a.rglob("*") if p.is_file())
+    assert names and names == sorted(p.relative_to(bundle_b).as_posix() for p in bundle_b.rglob("*") if p.is_file())
+    for name in names:  # byte-identical bundle files: no wall-clock value, no memory address
+        assert (bundle_a / name).read_bytes() == (bundle_b / name).read_bytes(), name
 
 
 def test_run_study_failure_keeps_finished_steps(tmp_path: Path, cohort_csv: Path,

@@ -307,6 +307,9 @@ def _ki67_cutoff(config: Mapping[str, Any]) -> float:
 
 
 def _created_now() -> str:
+    """The bundle's creation time: ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) when set, else
+    empty. A bundle holds no wall-clock value by default, so the same config and seed give byte-identical files;
+    the run's own time is in results.json and run.log."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
@@ -314,7 +317,7 @@ def _created_now() -> str:
         except (ValueError, OverflowError, OSError):
             msg = f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC; got {epoch!r}."
             raise BundleError(msg) from None
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return ""
 
 
 def build_bundle(
@@ -338,8 +341,8 @@ def build_bundle(
     adds logistic models whose nomograms are shown when a chosen model is not logistic.
     ``conformal`` is :meth:`her2mri.models.conformal.ClassConditionalConformal.to_dict` output.
     ``created`` (ISO 8601) defaults to the time given by the ``SOURCE_DATE_EPOCH`` environment variable (the
-    reproducible-builds convention) when set, else now (UTC, seconds): with it fixed, the same config and seed
-    give byte-identical bundle files.
+    reproducible-builds convention) when set, else it is left empty: a bundle holds no wall-clock value unless
+    asked to, so the same config and seed give byte-identical bundle files.
     """
     _check_task_models(task_models, hierarchy)
     columns: list[str] = []

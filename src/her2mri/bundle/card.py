@@ -54,7 +54,8 @@ def render_model_card(
     has_conformal: bool,
 ) -> str:
     """Markdown model card of a bundle."""
-    out = ["# her2mri model card", "", f"Created {created} with her2mri {versions.get('her2mri', '?')}.", ""]
+    when = f" {created}" if created else ""
+    out = ["# her2mri model card", "", f"Created{when} with her2mri {versions.get('her2mri', '?')}.", ""]
     out += ["## Intended use", "", RESEARCH_USE_STATEMENT, ""]
     out += [
         "The model estimates, for one breast lesion, the probabilities that its HER2 status is zero, low or "

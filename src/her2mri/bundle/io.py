@@ -25,8 +25,8 @@ which is why the type check does not rely on it. Load bundles only from sources 
 
 Saving is byte-for-byte reproducible: skops names array entries after memory addresses and stamps archive
 entries with the current time, so the archives are rewritten here with ids numbered in order of appearance and
-a fixed timestamp (the only wall-clock value left is the bundle's ``created``, see
-:func:`~her2mri.bundle.build_bundle`).
+a fixed timestamp. The bundle's ``created`` is empty unless ``SOURCE_DATE_EPOCH`` or an explicit value sets it
+(see :func:`~her2mri.bundle.build_bundle`), so no wall-clock value enters a bundle by default.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "her2mri.features.embedded.LassoSelector",
         "her2mri.features.embedded.RandomForestSelector",
         "her2mri.features.embedded.ShapSelector",
+        "her2mri.features.group_lasso.GroupLassoSelector",
         "her2mri.features.filters.CorrelationFilter",
         "her2mri.features.filters.ReliabilityFilter",
         "her2mri.features.filters.UnivariateFilter",
