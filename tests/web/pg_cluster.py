@@ -73,15 +73,15 @@ def postgres_cluster() -> Iterator[str]:
         subprocess.run(
             [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", ROLE, "--auth=trust", "-E", "UTF8",
              "--no-sync"],
-            check=True, capture_output=True, env=env, timeout=120,
+            check=True, capture_output=True, env=env, timeout=600,
         )
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         subprocess.run(
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
              "-t", "60", "start"],
-            check=True, capture_output=True, env=env, timeout=120,
+            check=True, capture_output=True, env=env, timeout=600,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # hang guard only: a loaded machine may start slowly
         while True:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
