@@ -29,12 +29,11 @@ from sklearn.metrics import roc_auc_score
 from her2mri.cohort._demo_model import EVIDENCE
 from her2mri.cohort.demo import make_demo_cohort
 from her2mri.stats import delong_test
-from her2mri.study import config_from_dict
+from her2mri.study import config_from_dict, stages
 from her2mri.study.analysis import true_task_score
 from her2mri.study.choice import choose_model
 from her2mri.study.demo import ALL_MODELS, demo_config_dict
 from her2mri.study.runner import StudyContext
-from her2mri.study import stages
 
 TASKS = ("positive_vs_negative", "low_vs_zero")
 SETS = ("internal", "external:center2")

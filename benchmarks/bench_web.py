@@ -87,12 +87,14 @@ def _server(model: Path, database_url: str) -> Iterator[str]:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                message = f"server exited: {proc.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+                raise RuntimeError(message)
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url + "/health", timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
+                message = "server did not start"
+                raise RuntimeError(message)
             time.sleep(0.2)
         yield url
     finally:

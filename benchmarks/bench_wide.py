@@ -103,11 +103,11 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
                 inner: int, n_jobs: int = 1) -> tuple[float, dict[str, float], float]:
     """GridSearchCV inside cross_val_predict, same selectors, classifiers, grids and patient folds."""
     from sklearn.base import clone
+    from sklearn.impute import SimpleImputer
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_predict
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
-    from sklearn.impute import SimpleImputer
 
     from her2mri.features import SELECTORS
     from her2mri.models.pipeline import WIDE_COLUMNS, model_grid

@@ -176,7 +176,8 @@ def test_predict_cli_bad_out_refused_before_work(saved, tmp_path, kind, monkeypa
     import her2mri.bundle
 
     def no_work(*args, **kwargs):
-        raise AssertionError("the bundle was loaded before --out was checked")
+        message = "the bundle was loaded before --out was checked"
+        raise AssertionError(message)
 
     monkeypatch.setattr(her2mri.bundle, "load_bundle", no_work)
     (tmp_path / "afile.csv").write_text("x\n")

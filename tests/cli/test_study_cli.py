@@ -22,7 +22,8 @@ def test_study_validate_config_reports_line_of_unknown_key(tmp_path: Path) -> No
     path.write_text("cohort: {path: c.csv}\ntasks: [positive_vs_negative]\nreprot: {enabled: false}\n")
     result = runner.invoke(app, ["study", "validate-config", str(path)])
     assert result.exit_code == 2
-    assert "line 3" in result.output and "reprot" in result.output
+    assert "line 3" in result.output
+    assert "reprot" in result.output
 
 
 def test_study_run_writes_results_folder(tmp_path: Path) -> None:

@@ -88,7 +88,8 @@ def test_declared_numeric_column_names_the_bad_cell() -> None:
     with pytest.raises(CohortError) as info:
         validate_cohort(_raw_frame(), mapping={"kinds": {"volume": "numeric"}})
     issue = next(i for i in info.value.issues if i.column == "volume")
-    assert issue.row == 2 and issue.value == "oops"
+    assert issue.row == 2
+    assert issue.value == "oops"
 
 
 def test_derive_minimum_over_columns_in_days_and_event_flag() -> None:

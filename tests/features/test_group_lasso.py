@@ -55,12 +55,14 @@ def test_lambda_min_and_1se_follow_the_cv_deviance() -> None:
     k_1se = int(np.flatnonzero(s.lambdas_ == s.lambda_1se_)[0])
     assert s.cv_deviance_[k_1se] <= s.cv_deviance_[k_min] + s.cv_deviance_se_[k_min]
     assert s.lambda_ == s.lambda_1se_
-    assert np.all(np.diff(s.lambdas_) < 0) and not np.any(s.coef_path_[0])  # λmax: everything zero
+    assert np.all(np.diff(s.lambdas_) < 0)
+    assert not np.any(s.coef_path_[0])
     minimal = GroupLassoSelector(rule="min", random_state=0).fit(X, y, groups=np.arange(len(y)) // 2)
     assert minimal.lambda_ == minimal.lambda_min_
     assert len(minimal.selected_groups_) >= len(s.selected_groups_)
     path = s.selection_path()
-    assert path["lambda_1se"] == s.lambda_1se_ and len(path["coef_path"]) == X.shape[1]
+    assert path["lambda_1se"] == s.lambda_1se_
+    assert len(path["coef_path"]) == X.shape[1]
     assert len(path["coef_path"][0]) == len(path["lambdas"]) == len(path["cv_deviance"])
 
 

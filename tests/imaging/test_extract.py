@@ -86,7 +86,7 @@ def test_extract_features_failing_cases_reported_others_kept(
     assert "column 'b_value': empty for sequence 'dwi'" in failures[(no_b, "reader1")]
     assert failures.index.is_unique
     assert list(result.features["lesion_id"]) == [lesions[3]]
-    assert sorted(zip(result.readers["lesion_id"], result.readers["reader"])) == [
+    assert sorted(zip(result.readers["lesion_id"], result.readers["reader"], strict=True)) == [
         (no_b, "reader2"), (lesions[3], "reader1"), (lesions[3], "reader2")
     ]
     kept_keys = [(lesions[3], "reader1"), (no_b, "reader2")]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from .conftest import check_html
 from her2mri.cli.main import app
+
+from .conftest import check_html
 
 
 def test_report_cli_writes_html(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import check_html
 from her2mri.report import render_report
 from her2mri.report.blocks import ReportSectionError
 from her2mri.report.html import SECTION_ORDER
+
+from .conftest import check_html
 
 SECTION_IDS = [
     "summary", "cohort-flow", "table1", "roc", "metrics", "delong", "calibration", "decision-curves", "shap",

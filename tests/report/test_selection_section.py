@@ -31,7 +31,8 @@ def _results() -> dict:
 def test_sections_show_the_path_the_deviance_and_the_choice(tmp_path: Path) -> None:
     data = StudyData(directory=tmp_path, results=_results(), predictions=None, notes=())
     path = selection_path_section(data)
-    assert path is not None and path.id == "selection-path"
+    assert path is not None
+    assert path.id == "selection-path"
     names = [item["name"] for block in path.blocks if block.get("kind") == "figures" for item in block["items"]]
     assert names == ["lasso-path-positive_vs_negative-lr", "lasso-deviance-positive_vs_negative-lr"]
     assert any("λ1se" in str(block.get("text", "")) for block in path.blocks)
@@ -39,11 +40,13 @@ def test_sections_show_the_path_the_deviance_and_the_choice(tmp_path: Path) -> N
     assert choice is not None
     rows = choice.blocks[0]["rows"]
     cells = [[c["text"] for c in row["cells"]] for row in rows]
-    assert cells[0][0].endswith("†") and cells[1][-1] == "0.610"
+    assert cells[0][0].endswith("†")
+    assert cells[1][-1] == "0.610"
 
 
 def test_sections_are_absent_without_data_and_registered(tmp_path: Path) -> None:
     data = StudyData(directory=tmp_path, results={"tasks": {"t": {"models": {"lr": {}}}}}, predictions=None, notes=())
-    assert selection_path_section(data) is None and model_choice_section(data) is None
+    assert selection_path_section(data) is None
+    assert model_choice_section(data) is None
     ids = [sid for sid, _, _ in SECTION_ORDER]
     assert ids.index("model-choice") < ids.index("selection-path")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import check_html
 from her2mri.report import render_report
+
+from .conftest import check_html
 
 COMPUTED = ["summary", "cohort-flow", "table1", "roc", "metrics", "delong", "calibration", "decision-curves", "shap",
             "survival", "three-class", "subgroups", "conformal", "methods", "tripod", "provenance", "warnings"]
@@ -55,7 +56,7 @@ def test_report_on_study_output_is_well_formed(rendered: str) -> None:
 def test_report_on_study_output_fills_every_computed_section(study_dir: Path, rendered: str) -> None:
     document = json.loads((study_dir / "results.json").read_text(encoding="utf-8"))
     if document.get("status") != "complete":
-        pytest.skip(f"study engine did not complete: {document.get('failed_step')}: {document.get('error')}")
+        pytest.fail(f"study engine did not complete: {document.get('failed_step')}: {document.get('error')}")
     found = check_html(rendered)
     assert set(COMPUTED) <= set(found.ids)
     for task in ("positive_vs_negative", "low_vs_zero"):
@@ -78,10 +79,11 @@ def test_study_explains_every_evaluation_lesion_of_every_model(study_dir: Path, 
 
     document = json.loads((study_dir / "results.json").read_text(encoding="utf-8"))
     if document.get("status") != "complete":
-        pytest.skip(f"study engine did not complete: {document.get('failed_step')}: {document.get('error')}")
-    for task, block in document["tasks"].items():
+        pytest.fail(f"study engine did not complete: {document.get('failed_step')}: {document.get('error')}")
+    for block in document["tasks"].values():
         shap = block["shap"]
-        assert shap["is_complete"] and shap["n_explained"] == shap["n_requested"] > 0
+        assert shap["is_complete"]
+        assert shap["n_explained"] == shap["n_requested"] > 0
         assert set(shap["models"]) == {"lr", "dt"}
         for model, summary in shap["models"].items():
             frame = pd.read_csv(study_dir / summary["file"])

@@ -30,10 +30,12 @@ def test_results_say_why_the_model_was_chosen(run) -> None:
     result, *_ = run
     for block in result.document["tasks"].values():
         choice = block["model_choice"]
-        assert choice["rule"] == "simplest" and choice["chosen"] == block["best_model"]
+        assert choice["rule"] == "simplest"
+        assert choice["chosen"] == block["best_model"]
         assert {c["model"] for c in choice["comparisons"]} == {"lr", "dt"}
         other = next(c for c in choice["comparisons"] if c["model"] != choice["chosen"])
-        assert other["p_vs_chosen"] is not None and "margin_vs_chosen" in other
+        assert other["p_vs_chosen"] is not None
+        assert "margin_vs_chosen" in other
         assert choice["steps"][0]["reference"] == "lr"
 
 
@@ -42,12 +44,14 @@ def test_odds_ratios_are_never_dropped_and_the_refit_is_labelled_and_evaluated(r
     for name, block in result.document["tasks"].items():
         logistic = block["logistic"]
         assert logistic["terms"], name
-        assert logistic["source"] == "refit" and logistic["method"] in ("maximum likelihood", "Firth penalised likelihood")
+        assert logistic["source"] == "refit"
+        assert logistic["method"] in ("maximum likelihood", "Firth penalised likelihood")
         assert set(logistic["evaluation"]) == {"train", "internal"}
         assert logistic["evaluation"]["train"]["apparent"] is True
     # the synthetic cohort has a sparse mass-shape level in HER2-low vs zero: Firth, with the reason recorded
     low = result.document["tasks"]["low_vs_zero"]["logistic"]
-    assert low["method"] == "Firth penalised likelihood" and "sparse" in low["firth_reason"]
+    assert low["method"] == "Firth penalised likelihood"
+    assert "sparse" in low["firth_reason"]
 
 
 def test_nomogram_reproduces_the_evaluated_model(run) -> None:
@@ -55,7 +59,8 @@ def test_nomogram_reproduces_the_evaluated_model(run) -> None:
     bundle = load_bundle(result.out_dir / "model")
     for name in ("positive_vs_negative", "low_vs_zero"):
         spec = result.document["tasks"][name]["nomogram"]
-        assert spec["source"] == "evaluated model" and spec["model"] == result.document["tasks"][name]["best_model"]
+        assert spec["source"] == "evaluated model"
+        assert spec["model"] == result.document["tasks"][name]["best_model"]
         tm = bundle.task_models[name]
         sample = frame[list(tm.input_columns)].dropna().head(25)
         lp = np.full(len(sample), float(spec["intercept"]))

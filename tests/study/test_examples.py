@@ -100,7 +100,8 @@ def test_seed001_example_builds_the_papers_model_families(tmp_path: Path, demo: 
     assert set(task["models"]) == {"t2_radiomics", "dwi_radiomics", "dce_early_radiomics", "dce_late_radiomics",
                                    "mpmri_radiomics", "clinical_imaging", "combined"}
     columns = document["feature_columns"]
-    assert len(columns["t2_radiomics"]) == 8 and all(c.startswith("t2__") for c in columns["t2_radiomics"])
+    assert len(columns["t2_radiomics"]) == 8
+    assert all(c.startswith("t2__") for c in columns["t2_radiomics"])
     assert len(columns["mpmri_radiomics"]) == 32
     # the two-reader ICC filter (ICC > 0.75) ran inside the pipeline: no unreliable feature is selected
     icc = document["config"]["models"][0]["selectors"][0]["params"]["icc"]

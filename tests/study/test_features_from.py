@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from her2mri.exceptions import ConfigError
-from her2mri.study import config_from_dict, run_study
+from her2mri.study import config_from_dict
 
 from .conftest import fast_config
 from .synthetic import make_cohort
@@ -34,8 +34,8 @@ def test_features_from_reuses_the_named_models_selection(tmp_path: Path) -> None
     parsed = config_from_dict(config)
     assert parsed.models[1].selectors == parsed.models[0].selectors
     assert parsed.models[1].blocks == parsed.models[0].blocks
-    from her2mri.study.runner import StudyContext
     from her2mri.study import stages
+    from her2mri.study.runner import StudyContext
 
     context = StudyContext(config=parsed, out_dir=None)
     context.document = {"provenance": {}, "cohort": {}, "design": {}, "tasks": {}, "warnings": []}

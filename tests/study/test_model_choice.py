@@ -75,7 +75,8 @@ def test_simplest_rule_is_the_default_and_keeps_lr_when_others_are_within_noise(
     from her2mri.study.choice import choose_model
 
     config = config_from_dict({"cohort": {"path": "c.csv"}, "tasks": ["positive_vs_negative"]})
-    assert config.selection.rule == "simplest" and config.selection.alpha == 0.05
+    assert config.selection.rule == "simplest"
+    assert config.selection.alpha == 0.05
     y = np.r_[np.ones(80), np.zeros(120)].astype(int)
     oof = _scores(y, {"gbdt": 0.50, "svm": 0.52, "lr": 0.55})  # gbdt slightly ahead, not beyond noise
     aucs = {n: roc_auc_score(y, s) for n, s in oof.items()}
@@ -142,4 +143,5 @@ def test_unusable_scores_fall_back_to_the_simplest_model() -> None:
     y = np.r_[np.ones(10), np.zeros(10)].astype(int)
     oof = {"rf": np.full(20, np.nan), "lr": np.linspace(0, 1, 20)}
     choice = choose_model(y, oof, {"rf": "rf", "lr": "lr"})
-    assert choice.chosen == "lr" and "unusable" in choice.reason
+    assert choice.chosen == "lr"
+    assert "unusable" in choice.reason

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from .conftest import fast_config
-from tests.study.synthetic import make_cohort
 
 from her2mri.exceptions import TaskError
-from her2mri.study import StudyStepError, config_from_dict, run_study, strip_volatile
-from her2mri.study import stages
+from her2mri.study import StudyStepError, config_from_dict, run_study, stages, strip_volatile
+from tests.study.synthetic import make_cohort
+
+from .conftest import fast_config
 
 
 def _run(tmp_path: Path, cohort: Path, name: str = "out", **overrides: object):
@@ -75,7 +75,8 @@ def test_run_study_external_several_centres_each_evaluated(tmp_path: Path, cohor
     assert "auc" in metrics["external:center3"]
     centers = result.predictions.groupby("set")["center"].unique()
     assert list(centers["external:center3"]) == ["center3"]
-    assert "center1" in set(centers["train"]) and "center3" not in set(centers["train"])
+    assert "center1" in set(centers["train"])
+    assert "center3" not in set(centers["train"])
     assert result.document["drift"]["sets"].keys() == {"external:center2", "external:center3"}
     _check_predictions(result, tmp_path / "out")
 
@@ -86,7 +87,8 @@ def test_run_study_cross_validation_designs(tmp_path: Path, cohort_csv: Path, ki
     result = _run(tmp_path, cohort_csv, design=design,
                   tasks=["positive_vs_negative"], models=[{"name": "lr", "classifier": "lr", "grid": {"C": [0.1, 1]}}])
     cv = result.predictions[result.predictions["set"] == "cv"]
-    assert len(cv) == 240 and cv["fold"].notna().all()
+    assert len(cv) == 240
+    assert cv["fold"].notna().all()
     assert result.document["tasks"]["positive_vs_negative"]["models"]["lr"]["sets"]["cv"]["auc"]["estimate"] > 0.5
 
 
@@ -109,7 +111,8 @@ def test_run_study_same_seed_identical_results(tmp_path: Path, cohort_csv: Path)
     assert a == (tmp_path / "b" / "predictions.csv").read_text()
     bundle_a, bundle_b = tmp_path / "a" / "model", tmp_path / "b" / "model"
     names = sorted(p.relative_to(bundle_a).as_posix() for p in bundle_a.rglob("*") if p.is_file())
-    assert names and names == sorted(p.relative_to(bundle_b).as_posix() for p in bundle_b.rglob("*") if p.is_file())
+    assert names
+    assert names == sorted(p.relative_to(bundle_b).as_posix() for p in bundle_b.rglob("*") if p.is_file())
     for name in names:  # byte-identical bundle files: no wall-clock value, no memory address
         assert (bundle_a / name).read_bytes() == (bundle_b / name).read_bytes(), name
 

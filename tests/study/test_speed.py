@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from her2mri.study import config_from_dict, run_study
-from her2mri.study import fitting, modelling, stages
+from her2mri.study import config_from_dict, fitting, modelling, run_study, stages
 
 from .conftest import fast_config
 

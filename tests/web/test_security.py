@@ -202,7 +202,8 @@ def test_failing_requests_leave_no_body_text_in_logs(client, good_case, web_bund
                            headers={"content-type": "application/json"}).status_code == 422
 
         def explode(frame, **kwargs):
-            raise ValueError(f"cannot predict {frame.to_dict()}")  # a message quoting the inputs
+            message = f"cannot predict {frame.to_dict()}"  # a message quoting the inputs
+            raise ValueError(message)
 
         monkeypatch.setattr(type(web_bundle), "predict_cases", lambda self, frame, **kw: explode(frame, **kw))
         response = client.post("/api/predict", json=dict(good_case, case_reference=secret))

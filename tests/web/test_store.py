@@ -146,7 +146,8 @@ def test_coalesced_requests_keep_their_own_errors(web_bundle, good_case, tmp_pat
         outcomes, calls = _coalesce(web_bundle, store, jobs, monkeypatch)
         assert calls[0] == 7  # the first call held every waiting case
         assert isinstance(outcomes[2], CohortError)
-        assert outcomes[2].issues[0].row == 2 and outcomes[2].issues[0].column == "mass_shape"
+        assert outcomes[2].issues[0].row == 2
+        assert outcomes[2].issues[0].column == "mass_shape"
         assert [o[0].case_reference for i, o in enumerate(outcomes) if i != 2] == [f"ok-{i}" for i in range(5)]
         assert {r.case_reference for r in store.recent()} == {f"ok-{i}" for i in range(5)}
         assert all(o[0].id is not None for i, o in enumerate(outcomes) if i != 2)

@@ -60,20 +60,20 @@ def _run(config: Path | object, out: Path, quiet: bool, scheduler: str | None = 
 
 @study_app.command("run")
 def run(
-    config: Path = typer.Argument(..., help="Study configuration (YAML)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
-    scheduler: str = typer.Option(
-        None, "--scheduler",
+    config: Annotated[Path, typer.Argument(help="Study configuration (YAML).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler",
         help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): the fold x model fits run on that cluster.",
-    ),
+    )] = None,
 ) -> None:
     """Run the study described by CONFIG and write results.json, predictions.csv, model/ and report.html."""
     _run(config, out, quiet, scheduler)
 
 
 @study_app.command("validate-config")
-def validate_config(config: Path = typer.Argument(..., help="Study configuration (YAML).")) -> None:
+def validate_config(config: Annotated[Path, typer.Argument(help="Study configuration (YAML).")]) -> None:
     """Check a study configuration without running it (unknown keys and bad values name their line)."""
     from her2mri.study import load_config
 

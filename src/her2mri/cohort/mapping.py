@@ -40,12 +40,11 @@ categories). Without it, a column outside the contract whose cells are all numbe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import re
 
 import numpy as np
 import pandas as pd

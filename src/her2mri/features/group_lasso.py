@@ -79,7 +79,7 @@ def _fit_path(X: np.ndarray, y: np.ndarray, members: list[np.ndarray], weights: 
     most = 0
     for k, lam in enumerate(lambdas):
         z_beta, z_b0, t = beta.copy(), b0, 1.0
-        for iteration in range(1, max_iter + 1):
+        for iteration in range(1, max_iter + 1):  # noqa: B007 (read after the loop: iterations used)
             r = _sigmoid(z_b0 + X @ z_beta) - y
             g_beta, g_b0 = X.T @ r / n, float(r.mean())
             new_beta = z_beta - step * g_beta

@@ -19,8 +19,8 @@ reliability     ReliabilityFilter           paper 001 (ICC > 0.75 between reader
 from __future__ import annotations
 
 from her2mri.features.embedded import GbdtSelector, LassoSelector, RandomForestSelector, ShapSelector
-from her2mri.features.group_lasso import GroupLassoSelector
 from her2mri.features.filters import CorrelationFilter, ReliabilityFilter, UnivariateFilter
+from her2mri.features.group_lasso import GroupLassoSelector
 from her2mri.features.mrmr import MrmrSelector
 from her2mri.features.stepwise import StepwiseLogisticSelector
 

@@ -27,8 +27,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from her2mri.exceptions import FitError
-from her2mri.stats._checks import as_binary, check_both_classes, check_conf_level
-from her2mri.stats.regression import design_matrix
+from her2mri.stats._checks import check_conf_level
+from her2mri.stats.regression import logistic_design
 from her2mri.stats.results import _ResultMixin
 
 __all__ = ["FirthResult", "firth_logistic_regression", "needs_firth"]
@@ -89,17 +89,7 @@ def firth_logistic_regression(X: pd.DataFrame, y: Any, *, categorical: Sequence[
     """
     where = "firth_logistic_regression"
     conf_level = check_conf_level(conf_level, where)
-    if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(np.asarray(X, dtype=float)).rename(columns=lambda i: f"x{i + 1}")
-    yy = as_binary(y, where, name="y")
-    if len(X) != yy.size:
-        msg = f"{where}: X has {len(X)} rows but y has {yy.size} entries; pass aligned data."
-        raise FitError(msg)
-    design, refs = design_matrix(X, categorical=categorical, reference=reference)
-    complete = design.notna().all(axis=1).to_numpy()
-    design = design[complete]
-    yy = yy[complete]
-    check_both_classes(yy, where)
+    design, yy, refs = logistic_design(X, y, where, categorical=categorical, reference=reference)
     exog = design.to_numpy(dtype=float)
     if np.linalg.matrix_rank(np.column_stack([np.ones(len(exog)), exog])) < exog.shape[1] + 1:
         msg = (f"{where}: the design matrix is rank deficient (collinear predictors or a constant column) among "

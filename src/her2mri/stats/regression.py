@@ -24,7 +24,7 @@ from her2mri.exceptions import FitError
 from her2mri.stats._checks import as_binary, as_float_array, check_both_classes, check_conf_level
 from her2mri.stats.results import LogisticResult
 
-__all__ = ["design_matrix", "logistic_regression"]
+__all__ = ["design_matrix", "logistic_design", "logistic_regression"]
 
 
 def _is_cat(series: pd.Series) -> bool:
@@ -109,18 +109,10 @@ def _glm_logit(y: np.ndarray, x: np.ndarray, max_iter: int = 25,
     return beta, se, 1.0 / (1.0 + np.exp(-(x @ beta))), dev, converged
 
 
-def logistic_regression(X: pd.DataFrame, y: Any, *, categorical: Sequence[str] | None = None,
-                        reference: Mapping[str, Any] | None = None, conf_level: float = 0.95) -> LogisticResult:
-    """Fit ``logit P(y = 1) = β0 + Xβ`` by maximum likelihood (statsmodels GLM, IRLS).
-
-    Rows with a missing predictor are dropped (complete-case analysis, as R's ``na.omit``).
-    Returns coefficients, SEs, Wald z and p, odds ratios with Wald CIs, n, events and AIC.
-
-    R equivalent: ``summary(glm(y ~ ., data, family = binomial))$coefficients`` and
-    ``exp(confint.default(fit))``.
-    """
-    where = "logistic_regression"
-    conf_level = check_conf_level(conf_level, where)
+def logistic_design(X: Any, y: Any, where: str, *, categorical: Sequence[str] | None = None,
+                    reference: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
+    """The complete-case design matrix (categorical columns dummy-coded), the 0/1 outcome and the reference
+    levels of a logistic model, with the checks every logistic fit of this package shares."""
     if not isinstance(X, pd.DataFrame):
         arr = as_float_array(X, "X", where)
         if arr.ndim not in (1, 2):
@@ -136,6 +128,22 @@ def logistic_regression(X: pd.DataFrame, y: Any, *, categorical: Sequence[str] |
     design = design[complete]
     yy = yy[complete]
     check_both_classes(yy, where)
+    return design, yy, refs
+
+
+def logistic_regression(X: pd.DataFrame, y: Any, *, categorical: Sequence[str] | None = None,
+                        reference: Mapping[str, Any] | None = None, conf_level: float = 0.95) -> LogisticResult:
+    """Fit ``logit P(y = 1) = β0 + Xβ`` by maximum likelihood (statsmodels GLM, IRLS).
+
+    Rows with a missing predictor are dropped (complete-case analysis, as R's ``na.omit``).
+    Returns coefficients, SEs, Wald z and p, odds ratios with Wald CIs, n, events and AIC.
+
+    R equivalent: ``summary(glm(y ~ ., data, family = binomial))$coefficients`` and
+    ``exp(confint.default(fit))``.
+    """
+    where = "logistic_regression"
+    conf_level = check_conf_level(conf_level, where)
+    design, yy, refs = logistic_design(X, y, where, categorical=categorical, reference=reference)
     terms = ["(Intercept)", *map(str, design.columns)]
     exog = np.column_stack([np.ones(len(design)), design.to_numpy(dtype=float)])
     if np.linalg.matrix_rank(exog) < exog.shape[1]:

@@ -317,7 +317,6 @@ def step_reader_study(context: StudyContext) -> str:
     if settings is None:
         return "skipped (reader_study not configured)"
     from her2mri.readers import run_reader_study
-
     from her2mri.study.data import read_table
 
     task_name = settings.task or next(iter(context.tasks))

@@ -216,7 +216,8 @@ def _install_sigterm() -> Any:
         return None
 
     def handler(signum: int, frame: Any) -> None:
-        raise _Terminated(f"terminated by signal {signum}")
+        message = f"terminated by signal {signum}"
+        raise _Terminated(message)
 
     try:
         return signal.signal(signal.SIGTERM, handler)
@@ -281,7 +282,12 @@ def run_study(
     try:
         if progress:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
             bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -31,9 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from her2mri.exceptions import Her2MriError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 __all__ = ["MAX_REFERENCE_LENGTH", "PredictionRecord", "PredictionStore", "StoreUnavailable", "normalise_url"]
 

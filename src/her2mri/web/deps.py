@@ -9,7 +9,6 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 

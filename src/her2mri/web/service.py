@@ -23,7 +23,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-
 import numpy as np
 import pandas as pd
 

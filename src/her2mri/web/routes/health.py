@@ -8,7 +8,15 @@ from fastapi import APIRouter, Request
 
 from her2mri import __version__
 from her2mri.web.db import StoreUnavailable
-from her2mri.web.deps import BundleDep, CredentialsDep, SettingsDep, StoreDep, in_worker, supplied_token, token_is_valid
+from her2mri.web.deps import (
+    BundleDep,
+    CredentialsDep,
+    SettingsDep,
+    StoreDep,
+    in_worker,
+    supplied_token,
+    token_is_valid,
+)
 
 router = APIRouter(tags=["health"])
 
