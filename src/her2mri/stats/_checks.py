@@ -164,22 +164,28 @@ def oriented(score: np.ndarray, direction: str) -> np.ndarray:
     return score if direction == ">" else -score
 
 
+def as_labels(values: Any, name: str, where: str, unit: str) -> np.ndarray:
+    """One label per case (patient ids, group labels, ratings) as a 1-D object array; ``unit`` names one label
+    in the messages. A single string, unreadable or multi-dimensional input is the package's error."""
+    if isinstance(values, str | bytes):
+        msg = f"{where}: {name!r} must hold one {unit} per case; got a single string {values[:40]!r}."
+        raise StatsInputError(msg)
+    try:
+        arr = np.asarray(values, dtype=object)
+    except (TypeError, ValueError) as exc:
+        msg = f"{where}: {name!r} must be a 1-D sequence of {unit}s; got input that cannot be read ({exc})."
+        raise StatsInputError(msg) from None
+    if arr.ndim != 1:
+        msg = f"{where}: {name!r} must be one-dimensional (one {unit} per case); got shape {arr.shape}."
+        raise StatsInputError(msg)
+    return arr
+
+
 def as_groups(groups: Any, n: int, where: str, name: str = "groups") -> np.ndarray:
     """Patient ids as strings, one per case; a missing id (None, NaN, NA) is an error, not a shared patient."""
     import pandas as pd
 
-    if isinstance(groups, str | bytes):
-        msg = f"{where}: {name!r} must be one patient id per case; got a single string {groups[:40]!r}."
-        raise StatsInputError(msg)
-    try:
-        arr = np.asarray(groups, dtype=object)
-    except (TypeError, ValueError) as exc:
-        msg = f"{where}: {name!r} must be a 1-D sequence of patient ids; got input that cannot be read ({exc})."
-        raise StatsInputError(msg) from None
-    if arr.ndim != 1:
-        msg = f"{where}: {name!r} must be one-dimensional (one patient id per case); got shape {arr.shape}."
-        raise StatsInputError(msg)
-    series = pd.Series(arr, dtype=object)
+    series = pd.Series(as_labels(groups, name, where, "patient id"), dtype=object)
     if len(series) != n:
         msg = f"{where}: inputs must have the same length; got y_true={n}, {name}={len(series)}."
         raise StatsInputError(msg)

@@ -38,6 +38,7 @@ from scipy import stats as sps
 from her2mri.stats._checks import (
     StatsInputError,
     as_float_array,
+    as_labels,
     check_conf_level,
     check_param,
     check_same_length,
@@ -150,19 +151,14 @@ def _weight_matrix(n_cat: int, weights: str | None) -> np.ndarray:
 
 def _ratings(values: Any, name: str, where: str) -> np.ndarray:
     """One reader's ratings as a 1-D object array of hashable category labels."""
-    if isinstance(values, str | bytes):
-        msg = f"{where}: {name!r} must be a sequence of ratings (one per case); got a single string {values[:40]!r}."
-        raise StatsInputError(msg)
-    try:
-        arr = np.asarray(values, dtype=object)
-        for v in arr.tolist() if arr.ndim == 1 else ():
+    arr = as_labels(values, name, where, "rating")
+    for position, v in enumerate(arr.tolist()):
+        try:
             hash(v)
-    except (TypeError, ValueError) as exc:
-        msg = f"{where}: {name!r} must be a 1-D sequence of category labels; got input that cannot be read ({exc})."
-        raise StatsInputError(msg) from None
-    if arr.ndim != 1:
-        msg = f"{where}: {name!r} must be one-dimensional (one rating per case); got shape {arr.shape}."
-        raise StatsInputError(msg)
+        except TypeError:
+            msg = (f"{where}: {name!r} holds an unhashable value at position {position} ({v!r:.40}); accepted: "
+                   "one category label (number or text) per case.")
+            raise StatsInputError(msg) from None
     return arr
 
 

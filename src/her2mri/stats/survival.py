@@ -26,6 +26,7 @@ from her2mri.stats._checks import (
     as_binary,
     as_float_1d,
     as_float_scalar,
+    as_labels,
     check_conf_level,
     check_param,
     check_same_length,
@@ -82,17 +83,7 @@ def logrank_test(time: Any, event: Any, group: Any) -> TestResult:
     """
     where = "logrank_test"
     t, e = _surv_data(time, event, where)
-    if isinstance(group, str | bytes):
-        msg = f"{where}: 'group' must hold one group label per case; got a single string {group[:40]!r}."
-        raise StatsInputError(msg)
-    try:
-        g = np.asarray(group, dtype=object)
-    except (TypeError, ValueError) as exc:
-        msg = f"{where}: 'group' must be a 1-D array of group labels; got input that cannot be read ({exc})."
-        raise StatsInputError(msg) from None
-    if g.ndim != 1:
-        msg = f"{where}: 'group' must be one-dimensional (one label per case); got shape {g.shape}."
-        raise StatsInputError(msg)
+    g = as_labels(group, "group", where, "group label")
     check_same_length(where, time=t, group=g)
     import pandas as pd
 
