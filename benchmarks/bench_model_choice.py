@@ -41,11 +41,14 @@ SETS = ("internal", "external:center2")
 # them to represent the generator's step-shaped effects of the percentages
 DERIVED = {"er_percent": ("er_status", "er_low", "hr_status"), "pr_percent": ("pr_status", "hr_status"),
            "ki67_percent": ("ki67_status",)}
+# generator variables that reach the cohort only through the columns drawn from them
+COMPONENTS = {"accompanying_signs": ("nipple_retraction", "skin_retraction", "pectoralis_invasion")}
 
 
 def _informative(kinds: tuple[str, ...]) -> list[str]:
     base = [v for v, kind in EVIDENCE.items() if kind in kinds]
-    return sorted(set(base) | {d for v in base for d in DERIVED.get(v, ())})
+    columns = {c for v in base for c in COMPONENTS.get(v, (v,))}
+    return sorted(columns | {d for v in base for d in DERIVED.get(v, ())})
 
 
 INFORMATIVE = {"positive_vs_negative": _informative(("positive", "both")), "low_vs_zero": _informative(("low", "both"))}

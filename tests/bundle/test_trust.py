@@ -13,6 +13,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import skops.io as sio
 
@@ -206,6 +207,15 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
             columns = factory.INPUTS + (["center"] if "harmonize" in pipe.named_steps else [])
             pipe.fit(X[columns], y)
             seen |= bundle_io.pipeline_types(bundle_io._skops_bytes(pipe))
+        # a wide model's recalibrated classifier (the study wraps every family but LR and SVM this way)
+        from her2mri.models.recalibration import LogisticRecalibration
+
+        forest = build_pipeline(**kinds, model="rf", random_state=0).set_params(model__n_estimators=10)
+        forest.fit(X[factory.INPUTS], y)
+        oof = np.clip(forest.predict_proba(X[factory.INPUTS])[:, 1] * 0.8 + 0.1, 0.01, 0.99)
+        forest.steps[-1] = ("model", LogisticRecalibration.from_out_of_fold(forest.steps[-1][1], y, oof))
+        seen |= bundle_io.pipeline_types(bundle_io._skops_bytes(forest))
+    assert "her2mri.models.recalibration.LogisticRecalibration" in {t for _, t in seen}
     assert "sklearn.neighbors._kd_tree.KDTree" in {t for _, t in seen}
     assert {t for _, t in seen} <= bundle_io.TRUSTED_TYPES
     assert {k for k, _ in seen} <= bundle_io.TRUSTED_LOADERS

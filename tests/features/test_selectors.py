@@ -139,3 +139,36 @@ def _expected_failed(estimator) -> dict[str, str]:  # noqa: ANN001
 )
 def test_selectors_sklearn_api(estimator, check) -> None:  # noqa: ANN001
     check(estimator)
+
+
+def test_lasso_path_shortcut_and_early_stop_match_the_full_grid() -> None:
+    """The empty-model shortcut is exact; the early stop keeps the full grid's choice on a unimodal curve."""
+    import warnings as _warnings
+
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from her2mri.features.embedded import LassoSelector
+
+    X, y = make_classification(300, 200, n_informative=6, random_state=4)
+    X = (X - X.mean(0)) / X.std(0)
+    full = LassoSelector(patience=None, random_state=0).fit(X, y)
+    grid = np.logspace(-3, 1, 10)
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    brute = np.full((grid.size, len(folds)), np.nan)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        for i, C in enumerate(grid):
+            for f, (tr, te) in enumerate(folds):
+                model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=0)
+                brute[i, f] = roc_auc_score(y[te], model.fit(X[tr], y[tr]).decision_function(X[te]))
+    np.testing.assert_allclose(full.cv_scores_, brute, rtol=0, atol=1e-12)
+    assert np.any(brute == 0.5)  # the strongest penalties give the empty model
+    stopped = LassoSelector(random_state=0).fit(X, y)
+    assert stopped.C_ == full.C_
+    np.testing.assert_array_equal(stopped.get_support(), full.get_support())
+    assert np.isnan(stopped.cv_scores_).any()  # weaker penalties past the stop were not fitted
+    with pytest.raises(Exception, match="patience"):
+        LassoSelector(patience=0).fit(X, y)

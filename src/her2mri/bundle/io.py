@@ -70,6 +70,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "her2mri.models.preprocess.CohortPreprocessor",
         "her2mri.models.preprocess._ApplicableModeImputer",
         "her2mri.models.combat.ComBatHarmonizer",
+        "her2mri.models.recalibration.LogisticRecalibration",
         "her2mri.features.embedded.GbdtSelector",
         "her2mri.features.embedded.LassoSelector",
         "her2mri.features.embedded.RandomForestSelector",

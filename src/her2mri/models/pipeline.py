@@ -199,7 +199,11 @@ def tune_pipeline(
 
 def describe_selected_features(pipeline: Pipeline) -> list[dict[str, Any]]:
     """Features reaching the classifier of a fitted pipeline, with coefficient (linear) or importance (trees)."""
+    from her2mri.models.recalibration import LogisticRecalibration
+
     model = pipeline.named_steps["model"]
+    if isinstance(model, LogisticRecalibration):  # importances of the classifier inside the recalibration map
+        model = model.estimator_
     names = pipeline[:-1].get_feature_names_out()
     coefs = getattr(model, "coef_", None)
     importances = getattr(model, "feature_importances_", None)

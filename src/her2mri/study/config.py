@@ -174,6 +174,7 @@ class ModelSpecConfig(_Section):
     grid: dict[str, list[Any]] | None = None
     class_weight: Literal["balanced"] | None = None
     features_from: str | None = None
+    recalibrate: Literal["auto", "logistic", "none"] = "auto"
 
     @model_validator(mode="after")
     def _class_weight_supported(self) -> ModelSpecConfig:
