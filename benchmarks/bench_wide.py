@@ -149,8 +149,10 @@ def _summary(document: dict[str, Any]) -> str:
         slope = (cv.get("calibration") or {}).get("slope")
         auc = cv.get("auc")
         auc = auc.get("estimate") if isinstance(auc, dict) else auc
+        repeat = (cv.get("per_repeat_calibration_slope") or {}).get("mean")
         parts.append(f"{name} AUC {float('nan') if auc is None else auc:.3f} "
-                     f"slope {slope if slope is None else round(slope, 2)}")
+                     f"slope {slope if slope is None else round(slope, 2)}"
+                     + ("" if repeat is None else f" (per repeat {repeat:.2f})"))
     return "; ".join(parts)
 
 

@@ -117,8 +117,9 @@ def _design_paragraph(results: Mapping[str, Any]) -> str:
     if kind in ("cv", "nested_cv") and design.get("n_splits"):
         text += f" {design['n_splits']} folds × {design.get('n_repeats', 1)} repeat(s)."
         if int(design.get("n_repeats", 1) or 1) > 1:
-            text += (" The cross-validated AUC is that of the repeat-averaged scores; the per-repeat AUCs (mean, SD, "
-                     "range) are in results.json (per_repeat_auc).")
+            text += (" The cross-validated AUC and calibration are those of the repeat-averaged scores; the "
+                     "per-repeat AUCs and calibration slopes (mean, SD, range) are in results.json (per_repeat_auc, "
+                     "per_repeat_calibration_slope), and the calibration figure flags the per-repeat mean slope.")
     size = design.get("internal_test_size", design.get("test_size"))
     if size is not None and kind in ("split", "external"):
         text += f" The internal validation fraction was {float(size):.0%}."

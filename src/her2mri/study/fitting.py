@@ -10,11 +10,12 @@ Speed on wide tables (thousands of feature columns) comes from not repeating wor
   fold and their labels), and reused by every grid point, every classifier of ``auto`` and every model of the
   study with the same blocks and selectors. The calls are those ``Pipeline.fit`` / ``predict_proba`` make, so
   the scores are those of refitting the whole pipeline each time.
-* **one calibration per SVM** – the registry's SVM is Platt-scaled by ``CalibratedClassifierCV`` (five internal
-  SVC fits). Inner folds score the bare SVC's ``decision_function``; grid points are compared by AUC (which the
-  monotone Platt map does not change) or by the log loss of their out-of-fold margins after a Platt sigmoid
-  fitted on them (``tuning_metric: log_loss``); the chosen point is calibrated once, on the final fit, over the
-  same patient-grouped inner folds, and its out-of-fold decision values are mapped through that sigmoid.
+* **one calibration per SVM** – the registry's SVM is Platt-scaled by ``CalibratedClassifierCV``. Inner folds
+  score the bare SVC's ``decision_function``; grid points are compared by AUC (which the monotone Platt map does
+  not change) or by the log loss of their out-of-fold margins after a Platt sigmoid fitted on them
+  (``tuning_metric: log_loss``); the chosen point's sigmoid is that fit on its out-of-fold margins (selection
+  refitted in every fold, so honest), set on the final model, and its out-of-fold decision values are mapped
+  through it.
 
 **Recalibration** (``models[].recalibrate``): ``auto`` (default) recalibrates a model whose blocks are wide
 (at least :data:`~her2mri.models.pipeline.WIDE_COLUMNS` input columns), ``logistic`` every model, ``none`` none.
@@ -255,12 +256,27 @@ def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.nda
     return final
 
 
-def _calibrate_margins(final: Any, margins: np.ndarray) -> np.ndarray:
-    """Out-of-fold SVM decision values mapped through the final model's Platt sigmoid."""
+def _calibrate_margins(final: Any, y: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Set the final SVM's Platt sigmoid from the out-of-fold ``margins`` of the tuning folds and return them
+    mapped through it.
+
+    ``CalibratedClassifierCV`` fits its sigmoid on margins of its own internal folds, but inside the final
+    pipeline the selectors before it were fitted on all rows, its internal validation rows included: with
+    selection those margins are optimistic and the sigmoid too steep (cross-validated calibration slope 0.48 on
+    the LASSO-selected wide benchmark). The tuning folds refit the selection in every fold, so their margins are
+    honest; the sigmoid is the same unpenalised two-parameter fit that scored the grid points (:func:`_platt`).
+    """
+    from sklearn.linear_model import LogisticRegression
+
     model = final.steps[-1][1] if hasattr(final, "steps") else final
     calibrator = model.calibrated_classifiers_[0].calibrators[0]
-    out = np.full(margins.shape, np.nan)
     ok = np.isfinite(margins)
+    positive = (np.asarray(y) == model.classes_[-1]).astype(int)
+    if ok.sum() >= 2 and len(np.unique(positive[ok])) == 2:
+        fit = LogisticRegression(C=np.inf).fit(margins[ok].reshape(-1, 1), positive[ok])
+        # sklearn's sigmoid: P = 1 / (1 + exp(a·f + b))
+        calibrator.a_, calibrator.b_ = -float(fit.coef_[0, 0]), -float(fit.intercept_[0])
+    out = np.full(margins.shape, np.nan)
     out[ok] = np.asarray(calibrator.predict(margins[ok]), dtype=float)
     return out
 
@@ -442,7 +458,7 @@ def fit_model(
     final = _final_fit(pipeline, params, X, y, groups, folds, final_key)
     model = final.steps[-1][1] if hasattr(final, "steps") else final
     if _is_calibrated_margin(model) and _classifier_params([params]) is not None and np.isfinite(scores).any():
-        scores = _calibrate_margins(final, scores)
+        scores = _calibrate_margins(final, y, scores)
     elif _recalibrates(spec, classifier, wide) and np.isfinite(scores).any():
         final, scores = _recalibrate(final, y, scores)
     from her2mri.models.pipeline import describe_selected_features
@@ -491,11 +507,17 @@ def fit_fixed(
     from her2mri.models.pipeline import WIDE_COLUMNS
 
     wide = sum(len(v) for v in kinds.values()) >= WIDE_COLUMNS
-    if _is_calibrated_margin(model) or not _recalibrates(spec, family, wide):
+    margins = _is_calibrated_margin(model) and _classifier_params([params]) is not None
+    if not margins and (_is_calibrated_margin(model) or not _recalibrates(spec, family, wide)):
         return final
-    # the map needs out-of-fold probabilities of these rows at these parameters: one pass over the inner folds
+    # the calibration map needs out-of-fold scores of these rows at these parameters: one pass over the inner folds
     inner = folds()
     keys = [_fold_key(signature, row_keys, y, groups, train, test) if signature is not None and row_keys is not None
             else None for train, test in inner]
     oof = _oof(pipeline, [params], X, y, groups, inner, 1, keys)[0]
-    return _recalibrate(final, y, oof)[0] if np.isfinite(oof).any() else final
+    if not np.isfinite(oof).any():
+        return final
+    if margins:
+        _calibrate_margins(final, y, oof)
+        return final
+    return _recalibrate(final, y, oof)[0]

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from her2mri.exceptions import ConfigError, TaskError
+from her2mri import stats
+from her2mri.exceptions import ConfigError, FitError, TaskError
 from her2mri.study import analysis, artifacts, outcomes
 from her2mri.study.blocks import column_kinds, resolve_blocks
 from her2mri.study.data import load_study_data, task_flow
@@ -262,11 +263,23 @@ def _fitted_hyperparameters(model: Any) -> dict[str, Any]:
     return hyper
 
 
-def _per_repeat_auc(state: Any, model: str, plan: Any) -> dict[str, Any] | None:
-    """AUC of each repeat of a repeated CV design (its own out-of-fold scores) and their spread.
+def _spread(values: list[float]) -> dict[str, Any]:
+    array = np.asarray(values, dtype=float)
+    finite = array[np.isfinite(array)]
+    if finite.size == 0:
+        return {"values": values, "mean": None, "sd": None, "min": None, "max": None}
+    return {"values": values, "mean": float(finite.mean()),
+            "sd": float(finite.std(ddof=1)) if finite.size > 1 else None,
+            "min": float(finite.min()), "max": float(finite.max())}
 
-    The ``cv`` set's AUC is that of the repeat-averaged scores, which smooths each lesion's noise and so runs
-    above the typical single-repeat AUC; the per-repeat values show the spread a reader would see on a rerun.
+
+def _per_repeat(state: Any, model: str, plan: Any) -> dict[str, dict[str, Any]] | None:
+    """AUC and calibration slope of each repeat of a repeated CV design (its own out-of-fold scores).
+
+    The ``cv`` set's figures are those of the repeat-averaged scores. Averaging smooths each lesion's noise, so
+    that AUC runs above the typical single-repeat AUC, and it shrinks the spread of the predictions, so that
+    calibration slope runs above the slope of any one model (a model whose single-repeat slope is 1.0 can show
+    1.5 averaged). The per-repeat values describe a model as it would be refitted and used.
     """
     folds = state.folds.get(model)
     if folds is None or "cv" not in plan.sets or folds.get("per_repeat") is None:
@@ -278,15 +291,20 @@ def _per_repeat_auc(state: Any, model: str, plan: Any) -> dict[str, Any] | None:
     y = state.labels[rows][eligible]
     if len(np.unique(y)) < 2:
         return None
-    values = []
+    aucs, slopes = [], []
     for scores in np.asarray(folds["per_repeat"]):
         score = scores[rows][eligible]
         ok = np.isfinite(score)
-        values.append(float(roc_auc_score(y[ok], score[ok])) if len(np.unique(y[ok])) == 2 else float("nan"))
-    array = np.asarray(values)
-    return {"values": values, "mean": float(np.nanmean(array)),
-            "sd": float(np.nanstd(array, ddof=1)) if array.size > 1 else None,
-            "min": float(np.nanmin(array)), "max": float(np.nanmax(array))}
+        if len(np.unique(y[ok])) < 2:
+            aucs.append(float("nan"))
+            slopes.append(float("nan"))
+            continue
+        aucs.append(float(roc_auc_score(y[ok], score[ok])))
+        try:
+            slopes.append(float(stats.calibration(y[ok], np.clip(score[ok], 1e-12, 1 - 1e-12)).slope))
+        except (stats.StatsInputError, FitError):
+            slopes.append(float("nan"))
+    return {"per_repeat_auc": _spread(aucs), "per_repeat_calibration_slope": _spread(slopes)}
 
 
 def step_evaluation(context: StudyContext) -> str:
@@ -319,9 +337,9 @@ def step_evaluation(context: StudyContext) -> str:
                     y, score, threshold=threshold, statistics=config.statistics, groups=groups_all[rows][eligible],
                     seed=context.seed_for(name, spec.name, set_name), bootstrap=set_name != "train",
                 )
-            spread = _per_repeat_auc(state, spec.name, plan)
+            spread = _per_repeat(state, spec.name, plan)
             if spread is not None:
-                entry["sets"]["cv"]["per_repeat_auc"] = spread
+                entry["sets"]["cv"].update(spread)
             block["models"][spec.name] = json_safe(entry)
         state.best, block["best_model_rule"] = _choose_model(config, state, y_train)
         block["best_model"] = state.best
