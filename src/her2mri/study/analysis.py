@@ -177,35 +177,48 @@ def _probe_nomogram(context: StudyContext, state: TaskState, name: str) -> dict[
     def lp(batch: pd.DataFrame) -> np.ndarray:
         return np.asarray(pipeline.decision_function(batch), dtype=float).reshape(-1)
 
-    lp0 = float(lp(base)[0])
-    intercept = lp0
-    terms: list[dict[str, Any]] = []
+    # every probe row in one batch (one decision_function call, not one per column: wide models have thousands)
+    plan: list[tuple[str, str, list[Any], int]] = []
+    n_rows = 1
     for column in model.columns:
         if column == "center" and "center" not in state.columns[name]:
             continue
-        values = train[column]
         if column in kinds.get("numeric", []):
-            probe = pd.concat([base, base], ignore_index=True)
-            probe[column] = [reference[column], reference[column] + 1.0]
-            change = lp(probe)
-            coef = float(change[1] - change[0])
+            plan.append((column, "numeric", [reference[column] + 1.0], n_rows))
+            n_rows += 1
+            continue
+        levels = [level for level in train[column].dropna().unique().tolist()]
+        if len(levels) < 2:
+            continue
+        plan.append((column, "categorical", levels, n_rows))
+        n_rows += len(levels)
+    batch = base.loc[base.index.repeat(n_rows)].reset_index(drop=True)
+    for column, _, values, first in plan:
+        position = batch.columns.get_loc(column)
+        if batch[column].dtype != object and not all(isinstance(v, int | float | np.number) for v in values):
+            batch[column] = batch[column].astype(object)
+        for offset, value in enumerate(values):
+            batch.iat[first + offset, position] = value
+    linear = lp(batch)
+    lp0 = float(linear[0])
+    intercept = lp0
+    terms: list[dict[str, Any]] = []
+    for column, kind, values, first in plan:
+        observed = train[column]
+        if kind == "numeric":
+            coef = float(linear[first] - lp0)
             if abs(coef) < 1e-12:
                 continue
             intercept -= coef * reference[column]
             terms.append({"feature": column, "kind": "numeric", "coef": coef,
-                          "range": [float(values.min()), float(values.max())]})
+                          "range": [float(observed.min()), float(observed.max())]})
             continue
-        levels = [level for level in values.dropna().unique().tolist()]
-        if len(levels) < 2:
-            continue
-        probe = pd.concat([base] * len(levels), ignore_index=True)
-        probe[column] = pd.Series(levels, dtype=object if values.dtype == object else values.dtype)
-        effect = lp(probe) - lp0
+        effect = linear[first:first + len(values)] - lp0
         if np.ptp(effect) < 1e-12:
             continue
         label = (lambda v: "yes" if v == 1 else "no") if column in kinds.get("binary", []) else str
         terms.append({"feature": column, "kind": "categorical", "reference": label(reference[column]),
-                      "levels": {label(level): float(e) for level, e in zip(levels, effect, strict=True)}})
+                      "levels": {label(level): float(e) for level, e in zip(values, effect, strict=True)}})
     if not terms:
         return None
     return {"model": name, "source": "evaluated model", "intercept": intercept, "terms": terms, "link": "logit",
@@ -473,6 +486,12 @@ def _optimism(context: StudyContext, state: TaskState, n_boot: int) -> dict[str,
         return {"note": "no logistic-regression model in this study: optimism correction not computed"}
     if n_boot == 0:
         return {"note": "statistics.optimism_resamples is 0: optimism correction not computed"}
+    if context.design.kind in ("cv", "nested_cv"):
+        # Harrell's bootstrap is the alternative to cross-validation for internal validation: with a CV design
+        # the reported estimates are already out of sample, and the refits (selection included) would cost more
+        # than the study's own fits on a wide table
+        return {"note": "not computed: the cross-validation design's out-of-fold estimates are already corrected "
+                        "for optimism (Harrell's bootstrap is the alternative for split designs)"}
     model = state.models[name]
     train = context.design.train
     rows = train[state.mask[train]]
