@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 
 from her2mri.exceptions import FitError
 
-__all__ = ["LogisticRecalibration", "fit_logit_map", "recalibrate_logistic"]
+__all__ = ["LogisticRecalibration", "apply_logit_map", "fit_logit_map", "recalibrate_logistic"]
 
 _EPS = 1e-12
 
@@ -42,6 +42,15 @@ _EPS = 1e-12
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
     return np.log(p) - np.log1p(-p)
+
+
+def apply_logit_map(probabilities: Any, intercept: float, slope: float) -> np.ndarray:
+    """``expit(intercept + slope · logit p)``; missing probabilities stay missing."""
+    p = np.asarray(probabilities, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    out[ok] = 1.0 / (1.0 + np.exp(-(intercept + slope * _logit(p[ok]))))
+    return out
 
 
 def fit_logit_map(y: Any, probabilities: Any) -> tuple[float, float]:
@@ -123,8 +132,7 @@ class LogisticRecalibration(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        base = np.asarray(self.estimator_.predict_proba(X)[:, 1], dtype=float)
-        p = 1.0 / (1.0 + np.exp(-(self.intercept_ + self.slope_ * _logit(base))))
+        p = apply_logit_map(self.estimator_.predict_proba(X)[:, 1], self.intercept_, self.slope_)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:

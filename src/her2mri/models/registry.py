@@ -25,6 +25,7 @@ Every estimator takes ``random_state`` where it has one (SVC's Platt scaling inc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,11 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from her2mri.exceptions import ConfigError
+
+# Wide blocks train the MLP full-batch by asking for a batch larger than any cohort (models.pipeline.WIDE_GRIDS);
+# scikit-learn clips it to the rows, which is the intent, and would say so on every fit.
+warnings.filterwarnings("ignore", message="Got `batch_size` less than 1 or larger than sample size",
+                        category=UserWarning)
 
 __all__ = ["CLASS_WEIGHT_PARAMETER", "MODELS", "ModelSpec", "apply_class_weight", "make_model"]
 

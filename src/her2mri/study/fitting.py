@@ -292,7 +292,12 @@ def _recalibrate(final: Any, y: np.ndarray, oof: np.ndarray) -> tuple[Any, np.nd
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from her2mri.models.recalibration import LogisticRecalibration, fit_logit_map, recalibrate_logistic
+    from her2mri.models.recalibration import (
+        LogisticRecalibration,
+        apply_logit_map,
+        fit_logit_map,
+        recalibrate_logistic,
+    )
 
     steps = final.steps if hasattr(final, "steps") else [("model", final)]
     name, model = steps[-1]
@@ -307,11 +312,7 @@ def _recalibrate(final: Any, y: np.ndarray, oof: np.ndarray) -> tuple[Any, np.nd
         out.set_output(transform="pandas")
     else:
         out = new_model
-    mapped = np.full(oof.shape, np.nan)
-    ok = np.isfinite(oof)
-    clipped = np.clip(oof[ok], 1e-12, 1 - 1e-12)
-    mapped[ok] = 1.0 / (1.0 + np.exp(-(intercept + slope * (np.log(clipped) - np.log1p(-clipped)))))
-    return out, mapped
+    return out, apply_logit_map(oof, intercept, slope)
 
 
 def _log_loss(y: np.ndarray, scores: np.ndarray) -> float:
