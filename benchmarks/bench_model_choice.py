@@ -1,7 +1,7 @@
 """Benchmark of the model-choice rules against the true posterior of the demo generator.
 
 Usage: python benchmarks/bench_model_choice.py [--seeds 1 2 3 4 5] [--n-center1 3000] [--n-center2 1500]
-                                               [--inner-splits 5] [--json FILE] [--summarize FILE]
+                                               [--inner-splits 5] [--n-jobs 1] [--json FILE] [--summarize FILE]
 
 For each cohort seed: ``make_demo_cohort(n_center1, n_center2, seed)``, the demo design (7:3 patient-grouped
 training / internal split in centre 1, centre 2 external), both ``positive_first`` tasks, the seven classifiers
@@ -55,10 +55,10 @@ def _informative(kinds: tuple[str, ...]) -> list[str]:
 INFORMATIVE = {"positive_vs_negative": _informative(("positive", "both")), "low_vs_zero": _informative(("low", "both"))}
 
 
-def _config(csv: Path, inner_splits: int) -> Any:
+def _config(csv: Path, inner_splits: int, n_jobs: int = 1) -> Any:
     config = demo_config_dict()
     config.update({
-        "cohort": {"path": str(csv)}, "n_jobs": 1,
+        "cohort": {"path": str(csv)}, "n_jobs": n_jobs,
         "blocks": {f"info_{task}": {"columns": cols} for task, cols in INFORMATIVE.items()},
         "statistics": {"n_bootstrap": 0}, "interpretability": {"shap": False}, "report": {"enabled": False},
     })
@@ -69,10 +69,10 @@ def _config(csv: Path, inner_splits: int) -> Any:
     return config_from_dict(config, source="<bench>")
 
 
-def run_seed(seed: int, n1: int, n2: int, inner_splits: int, workdir: Path) -> dict[str, Any]:
+def run_seed(seed: int, n1: int, n2: int, inner_splits: int, workdir: Path, n_jobs: int = 1) -> dict[str, Any]:
     csv = workdir / f"demo_{seed}.csv"
     make_demo_cohort(n_center1=n1, n_center2=n2, seed=seed).to_csv(csv, index=False)
-    context = StudyContext(config=_config(csv, inner_splits), out_dir=None)
+    context = StudyContext(config=_config(csv, inner_splits, n_jobs), out_dir=None)
     context.document = {"provenance": {}, "cohort": {}, "design": {}, "tasks": {}, "warnings": []}
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--n-center1", type=int, default=3000)
     parser.add_argument("--n-center2", type=int, default=1500)
     parser.add_argument("--inner-splits", type=int, default=5)
+    parser.add_argument("--n-jobs", type=int, default=1, help="processes for the task x model fits (same results)")
     parser.add_argument("--json", type=Path, default=None, help="append each seed's figures to this JSON-lines file")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp"))
     parser.add_argument("--summarize", type=Path, default=None,
@@ -155,7 +156,7 @@ def main() -> None:
         return
     results = []
     for seed in args.seeds:
-        result = run_seed(seed, args.n_center1, args.n_center2, args.inner_splits, args.workdir)
+        result = run_seed(seed, args.n_center1, args.n_center2, args.inner_splits, args.workdir, args.n_jobs)
         results.append(result)
         print(f"seed {seed}: models fitted in {result['fit_seconds']:.0f} s")
         for task, block in result["tasks"].items():

@@ -15,8 +15,9 @@ outer folds spread over ``--n-jobs`` processes like her2mri's. her2mri's side is
 ``her2mri.study.run_study`` with ``design.kind: nested_cv`` and the same folds, timed twice: the fitting
 (models step) and the whole run with its statistics (bootstrap CIs, calibration, report).
 
-``--habit`` adds the HABIT comparison job (1,000 × 100, six classifiers, 5-fold CV, no repeats). HABIT itself is
-not installed here; the plain scikit-learn figure of the same job stands in for it.
+``--habit`` adds the HABIT comparison job (1,000 × 100, six classifiers, 5-fold CV, no repeats), twice: tuned by
+inner CV (nested) and, as HABIT runs it, each classifier at its default hyper-parameters. HABIT itself is not on
+PyPI and cannot be installed here; the plain scikit-learn figure of the same job stands in for it.
 
 Timings depend on the machine's load: the script prints ``os.getloadavg()`` with the figures.
 """
@@ -67,15 +68,16 @@ def selectors_for(selection: str) -> list[dict[str, Any]]:
 
 
 def study_config(path: Path, classifiers: tuple[str, ...], selection: str, *, kind: str, splits: int,
-                 repeats: int, inner: int, n_jobs: int = 1, report: bool = True) -> dict[str, Any]:
+                 repeats: int, inner: int, n_jobs: int = 1, report: bool = True,
+                 tuning: bool = True) -> dict[str, Any]:
     return {
         "schema_version": 1, "seed": 1, "n_jobs": n_jobs,
         "cohort": {"path": str(path)},
         "tasks": ["positive_vs_negative"],
         "design": {"kind": kind, "n_splits": splits, "n_repeats": repeats, "inner_splits": inner},
         "blocks": {"wide": {"patterns": ["t1__*"]}},
-        "models": [{"name": c, "classifier": c, "blocks": ["wide"], "selectors": selectors_for(selection)}
-                   for c in classifiers],
+        "models": [{"name": c, "classifier": c, "blocks": ["wide"], "selectors": selectors_for(selection),
+                    "tuning": tuning} for c in classifiers],
         "interpretability": {"shap": False},
         "survival": {"enabled": False},
         "subgroups": {"columns": []},
@@ -84,14 +86,14 @@ def study_config(path: Path, classifiers: tuple[str, ...], selection: str, *, ki
 
 
 def run_her2mri(table: pd.DataFrame, classifiers: tuple[str, ...], selection: str, *, kind: str, splits: int,
-                repeats: int, inner: int, n_jobs: int) -> tuple[float, float, dict[str, Any], float]:
+                repeats: int, inner: int, n_jobs: int, tuning: bool = True) -> tuple[float, float, dict[str, Any], float]:
     from her2mri.study import config_from_dict, run_study
 
     folder = Path(tempfile.mkdtemp(prefix="her2mri-wide-"))
     path = folder / "cohort.csv"
     table.to_csv(path, index=False)
     config = config_from_dict(study_config(path, classifiers, selection, kind=kind, splits=splits, repeats=repeats,
-                                           inner=inner, n_jobs=n_jobs))
+                                           inner=inner, n_jobs=n_jobs, tuning=tuning))
     start, cpu = time.perf_counter(), time.process_time()
     result = run_study(config, folder / "study")
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -100,7 +102,7 @@ def run_her2mri(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
 
 
 def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: str, *, splits: int, repeats: int,
-                inner: int, n_jobs: int = 1) -> tuple[float, dict[str, float], float]:
+                inner: int, n_jobs: int = 1, tuning: bool = True) -> tuple[float, dict[str, float], float]:
     """GridSearchCV inside cross_val_predict, same selectors, classifiers, grids and patient folds."""
     from sklearn.base import clone
     from sklearn.impute import SimpleImputer
@@ -129,9 +131,10 @@ def run_sklearn(table: pd.DataFrame, classifiers: tuple[str, ...], selection: st
         for repeat in range(repeats):
             outer = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=repeat)
             search = GridSearchCV(clone(pipe), grid, scoring="neg_log_loss",
-                                  cv=StratifiedGroupKFold(n_splits=inner, shuffle=True, random_state=repeat))
+                                  cv=StratifiedGroupKFold(n_splits=inner, shuffle=True, random_state=repeat)) \
+                if tuning else clone(pipe)
             scores += cross_val_predict(search, X, y, groups=groups, cv=outer, method="predict_proba",
-                                        params={"groups": groups}, n_jobs=n_jobs)[:, 1]
+                                        params={"groups": groups} if tuning else None, n_jobs=n_jobs)[:, 1]
         aucs[name] = float(roc_auc_score(y, scores / repeats))
     return time.perf_counter() - start, aucs, time.process_time() - cpu
 
@@ -206,6 +209,18 @@ def main() -> None:
         print(f"[1000 x 100, six classifiers, 5-fold CV] her2mri fitting {fitting:.1f} s wall (whole run {wall:.1f} s"
               + (f", {cpu:.1f} CPU s" if args.n_jobs == 1 else "") + f"); {_load()}", flush=True)
         seconds, _, sk_cpu = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5, n_jobs=args.n_jobs)
+        print(f"  plain scikit-learn {seconds:.1f} s wall" + (f", {sk_cpu:.1f} CPU s" if args.n_jobs == 1 else "")
+              + f"; fitting wall ratio {fitting / seconds:.2f}"
+              + (f"; CPU ratio (her2mri whole run / sklearn) {cpu / sk_cpu:.2f}" if args.n_jobs == 1 else "")
+              + f"; {_load()}")
+        # HABIT's own job: each classifier at its default hyper-parameters in 5-fold CV (no inner tuning)
+        wall, fitting, _, cpu = run_her2mri(small, SIX, "filter", kind="cv", splits=5, repeats=1, inner=5,
+                                            n_jobs=args.n_jobs, tuning=False)
+        print(f"[1000 x 100, six classifiers, 5-fold CV, default hyper-parameters] her2mri fitting {fitting:.1f} s "
+              f"wall (whole run {wall:.1f} s" + (f", {cpu:.1f} CPU s" if args.n_jobs == 1 else "") + f"); {_load()}",
+              flush=True)
+        seconds, _, sk_cpu = run_sklearn(small, SIX, "filter", splits=5, repeats=1, inner=5, n_jobs=args.n_jobs,
+                                         tuning=False)
         print(f"  plain scikit-learn {seconds:.1f} s wall" + (f", {sk_cpu:.1f} CPU s" if args.n_jobs == 1 else "")
               + f"; fitting wall ratio {fitting / seconds:.2f}"
               + (f"; CPU ratio (her2mri whole run / sklearn) {cpu / sk_cpu:.2f}" if args.n_jobs == 1 else "")

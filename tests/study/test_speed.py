@@ -190,3 +190,35 @@ def test_nested_cv_units_run_together_with_identical_results(tmp_path: Path, coh
     two = _run(tmp_path, cohort_csv, "nested_two", design=design, n_jobs=2)
     columns = ["set", "task", "model", "lesion_id", "score"]
     pd.testing.assert_frame_equal(one.predictions[columns], two.predictions[columns])
+
+
+def test_untuned_cv_model_takes_its_training_oof_from_the_outer_folds(tmp_path: Path, cohort_csv: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An untuned model under ``cv``: no inner cross-validation of the identical model; the first repeat's
+    outer-fold scores are its training out-of-fold scores (threshold, model choice)."""
+    from her2mri.study.runner import StudyContext
+
+    calls = [0]
+    original = fitting._oof
+
+    def spy(*args: object, **kwargs: object):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "_oof", spy)
+    config = _cv_config(cohort_csv, models=[{"name": "lr", "classifier": "lr", "tuning": False}])
+    context = StudyContext(config=config_from_dict(config), out_dir=None)
+    context.document = {"provenance": {}, "cohort": {}, "design": {}, "tasks": {}, "warnings": []}
+    for step in ("cohort", "tasks", "design", "models"):
+        getattr(stages, f"step_{step}")(context)
+    assert calls[0] == 0
+    state = context.tasks["positive_vs_negative"]
+    plan = context.design
+    model = state.models["lr"]
+    first = np.asarray(state.folds["lr"]["per_repeat"])[0]
+    rows = plan.train[state.mask[plan.train]]
+    position = {row: i for i, row in enumerate(plan.train)}
+    expected = first[[position[r] for r in rows]]
+    np.testing.assert_allclose(model.oof_scores, expected)
+    assert np.all(np.isfinite(model.oof_scores))
+    assert 0.5 < model.cv_auc <= 1.0

@@ -17,8 +17,9 @@ Speed on wide tables (thousands of feature columns) comes from not repeating wor
   refitted in every fold, so honest), set on the final model, and its out-of-fold decision values are mapped
   through it.
 
-**Recalibration** (``models[].recalibrate``): ``auto`` (default) recalibrates a model whose blocks are wide
-(at least :data:`~her2mri.models.pipeline.WIDE_COLUMNS` input columns), ``logistic`` every model, ``none`` none.
+**Recalibration** (``models[].recalibrate``): ``auto`` (default) recalibrates a tuned model whose blocks are wide
+(at least :data:`~her2mri.models.pipeline.WIDE_COLUMNS` input columns; ``tuning: false`` fits a model as
+configured, nothing data-driven), ``logistic`` every model, ``none`` none.
 The chosen grid point's out-of-fold probabilities (already computed for tuning) fit ``logit p' = a + b·logit p``
 (:mod:`her2mri.models.recalibration`); a logistic regression takes the map into its coefficients, any other
 classifier is wrapped. The SVM is already Platt-scaled on its out-of-fold margins and is left as it is. On the
@@ -284,7 +285,7 @@ def _calibrate_margins(final: Any, y: np.ndarray, margins: np.ndarray) -> np.nda
 def _recalibrates(spec: ModelSpecConfig, classifier: str, wide: bool) -> bool:
     """Whether the model's probabilities get the logistic recalibration map (see the module docstring)."""
     mode = getattr(spec, "recalibrate", "auto")
-    return classifier != "svm" and (mode == "logistic" or (mode == "auto" and wide))
+    return classifier != "svm" and (mode == "logistic" or (mode == "auto" and wide and spec.tuning))
 
 
 def _recalibrate(final: Any, y: np.ndarray, oof: np.ndarray) -> tuple[Any, np.ndarray]:

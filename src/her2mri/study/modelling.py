@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from her2mri.study.config import ModelSpecConfig, StudyConfig
 from her2mri.study.designs import DesignPlan
@@ -104,9 +105,40 @@ def _fold_predict(job: ModelJob, index: int, fixed: tuple[str, dict[str, Any]] |
     return model.predict(job.frame.iloc[fold.test])
 
 
+def _outer_is_oof(job: ModelJob) -> bool:
+    """An untuned model (one classifier, its configured parameters) under the ``cv`` design: its outer folds
+    already give training out-of-fold scores of the same fixed model on every lesion, so the main fit skips the
+    inner folds (a second cross-validation of an identical model) and takes them from the first repeat. Models
+    whose calibration is fitted on inner out-of-fold scores (the SVM's sigmoid, ``recalibrate: logistic``) keep
+    their inner folds."""
+    return (job.plan.kind == "cv" and not job.spec.tuning and job.spec.classifier not in ("auto", "svm")
+            and job.spec.recalibrate != "logistic")
+
+
+def _with_outer_oof(job: ModelJob, model: FittedModel, scores: dict[str, np.ndarray],
+                    folds: dict[str, Any]) -> FittedModel:
+    """``model`` and ``scores["train"]`` with the first repeat's outer-fold scores as training out-of-fold scores."""
+    import dataclasses
+
+    plan = job.plan
+    first = np.asarray(folds["per_repeat"])[0]
+    position = {row: i for i, row in enumerate(plan.train)}
+    eligible = plan.train[job.mask[plan.train]]
+    oof = np.array([first[position[row]] for row in eligible], dtype=float)
+    y = job.labels[eligible]
+    ok = np.isfinite(oof)
+    auc = float(roc_auc_score(y[ok], oof[ok])) if len(np.unique(y[ok])) == 2 else float("nan")
+    train = scores["train"].copy()
+    for row in eligible:
+        train[position[row]] = first[position[row]]
+    scores["train"] = train
+    return dataclasses.replace(model, oof_scores=oof, cv_auc=auc)
+
+
 def _main_outcome(job: ModelJob, n_jobs: int | None) -> tuple[FittedModel, dict[str, np.ndarray]]:
     plan = job.plan
-    model = fit_rows(job, plan.train, tuning=job.spec.tuning, seed=job.seed, n_jobs=n_jobs)
+    model = fit_rows(job, plan.train, tuning=job.spec.tuning, seed=job.seed, n_jobs=n_jobs,
+                     out_of_fold=not _outer_is_oof(job))
     frame = job.frame
     train_eligible = plan.train[job.mask[plan.train]]
     oof = np.full(len(frame), np.nan)
@@ -156,6 +188,8 @@ def run_model_job(job: ModelJob, n_jobs: int | None = None) -> ModelOutcome:
             fixed = _fixed(job, model)
             parts = [_fold_predict(job, index, fixed, n_jobs) for index in range(len(job.plan.folds))]
             scores["cv"], folds = _pool_folds(job, parts)
+            if _outer_is_oof(job):
+                model = _with_outer_oof(job, model, scores, folds)
     return ModelOutcome(model=model, scores=scores, folds=folds)
 
 
@@ -324,5 +358,7 @@ def run_model_jobs(jobs: list[ModelJob], *, n_jobs: int = 1, on_done: Any = None
         folds = None
         if cross_validated:
             scores["cv"], folds = _pool_folds(job, fold_parts[index])
+            if _outer_is_oof(job):
+                model = _with_outer_oof(job, model, scores, folds)
         outcomes.append(ModelOutcome(model=model, scores=scores, folds=folds))
     return outcomes
