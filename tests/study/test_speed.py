@@ -67,6 +67,9 @@ def test_cv_design_evaluates_the_tuned_model_it_saves(tmp_path: Path, cohort_csv
     assert len(spread["values"]) == 2
     assert spread["min"] <= spread["mean"] <= spread["max"]
     assert spread["sd"] is not None
+    slopes = cv["per_repeat_calibration_slope"]
+    assert len(slopes["values"]) == 2
+    assert slopes["min"] <= slopes["mean"] <= slopes["max"]
     svm_oof = np.asarray(result.predictions.query("model == 'svm' and set == 'train'")["score"])
     assert np.all((svm_oof >= 0) & (svm_oof <= 1))
 
