@@ -53,7 +53,7 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
 
     code = "from her2mri.cli.main import app; app()"
     args = ["extract", str(manifest), "--out", str(out), "--params", str(light_yaml), "--workers", "2", "-q"]
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,
@@ -69,7 +69,12 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
         try:
             _, stderr = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            pytest.fail("extract --workers 2 did not stop within 60 s of SIGINT")
+            proc.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack before the process ends
+            try:
+                _, stacks = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                stacks = "(no stacks: the process did not end on SIGABRT)"
+            pytest.fail(f"extract --workers 2 did not stop within 60 s of SIGINT; its threads:\n{stacks}")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

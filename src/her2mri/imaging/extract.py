@@ -136,13 +136,18 @@ def _ignore_sigint() -> None:
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued cases and end the workers now (the cases in flight are lost; finished parts stay)."""
+    """Cancel queued cases and end the workers now (the cases in flight are lost; finished parts stay).
+
+    Before Python 3.14 the workers are ended first and the executor is shut down after: its manager thread then
+    sees dead workers at once and ends, instead of waiting on results that will never come while the shutdown
+    (and, at exit, the interpreter's join of that thread) waits on it.
+    """
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
-    processes = [] if terminate is not None else list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     if terminate is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
         terminate()
         return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:  # before 3.14 the executor has no public way to stop running workers
         if process.is_alive():
             process.terminate()
@@ -150,6 +155,8 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=10)
         if process.is_alive():
             process.kill()
+            process.join(timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_processes(
