@@ -30,6 +30,16 @@ def _wait_for(condition, bound_s: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _drain(proc: subprocess.Popen) -> str:
+    """The process's stderr once it has ended (its pipes closed, nothing left open for the garbage collector)."""
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+    return stderr or ""
+
+
 def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
     phantom_dir: Path, light_yaml: Path, light_settings, tmp_path: Path
 ) -> None:
@@ -67,18 +77,17 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
         assert proc.poll() is None, proc.communicate()
         os.killpg(proc.pid, signal.SIGINT)  # parent, fork server and workers, as a terminal's Ctrl-C
         try:
-            _, stderr = proc.communicate(timeout=60)
+            # the command itself (not its pipes: a worker blocked on a FIFO may hold them until it is reaped)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack before the process ends
-            try:
-                _, stacks = proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                stacks = "(no stacks: the process did not end on SIGABRT)"
-            pytest.fail(f"extract --workers 2 did not stop within 60 s of SIGINT; its threads:\n{stacks}")
+            pytest.fail(f"extract --workers 2 did not stop within 60 s of SIGINT; its threads:\n{_drain(proc)}")
     finally:
-        if proc.poll() is None:
+        try:  # whatever is left of the process group (blocked workers) is ended here
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        except ProcessLookupError:
+            pass
+    stderr = _drain(proc)
     assert proc.returncode == 130, stderr
     assert "Interrupted: 2 finished case file(s) kept" in stderr
     assert "Traceback" not in stderr
