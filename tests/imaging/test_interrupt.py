@@ -7,6 +7,7 @@ the fast cases to finish, 60 s to stop) only keep a broken build from hanging th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +29,11 @@ def _wait_for(condition, bound_s: float, what: str) -> None:
         if time.monotonic() > end:
             pytest.fail(f"{what} did not happen within {bound_s:g} s")
         time.sleep(0.1)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _drain(proc: subprocess.Popen) -> str:
@@ -61,7 +67,10 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
     out = tmp_path / "features.csv"
     parts = output_paths(out)["parts"]
 
-    code = "from her2mri.cli.main import app; app()"
+    # a terminal's Ctrl-C reaches a command whose SIGINT is at its default; a test run started in the background
+    # (``make test &``) passes SIGINT ignored to its children, and Python keeps an inherited "ignore"
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from her2mri.cli.main import app; app()")
     args = ["extract", str(manifest), "--out", str(out), "--params", str(light_yaml), "--workers", "2", "-q"]
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen(
@@ -81,12 +90,12 @@ def test_extract_two_workers_sigint_stops_keeps_parts_and_resumes(
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack before the process ends
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+            _end_group(proc)
             pytest.fail(f"extract --workers 2 did not stop within 60 s of SIGINT; its threads:\n{_drain(proc)}")
     finally:
-        try:  # whatever is left of the process group (blocked workers) is ended here
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _end_group(proc)  # whatever is left of the process group (blocked workers) is ended here
     stderr = _drain(proc)
     assert proc.returncode == 130, stderr
     assert "Interrupted: 2 finished case file(s) kept" in stderr
