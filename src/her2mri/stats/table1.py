@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from her2mri.exceptions import StatisticalWarning
-from her2mri.stats._checks import StatsInputError, as_float_1d, check_param
+from her2mri.stats._checks import StatsInputError, as_float_1d, as_labels, check_param
 from her2mri.stats._multiplicity import CORRECTIONS, Correction, p_adjust
 from her2mri.stats.hypothesis import (
     FisherTooLargeError,
@@ -260,15 +260,7 @@ def _describe(s: np.ndarray, normal: bool, digits: int) -> str:
 def _as_series(values: Any, name: str, where: str) -> pd.Series:
     """One variable's values as a Series of scalars (numbers, text, NA)."""
     if not isinstance(values, pd.Series):
-        try:
-            arr = np.asarray(values, dtype=object)
-        except (TypeError, ValueError) as exc:
-            msg = f"{where}: {name!r} must be a 1-D sequence of values; got input that cannot be read ({exc})."
-            raise StatsInputError(msg) from None
-        if arr.ndim != 1:
-            msg = f"{where}: {name!r} must be one-dimensional; got shape {arr.shape}."
-            raise StatsInputError(msg)
-        values = pd.Series(arr)
+        values = pd.Series(as_labels(values, name, where, "value"))
     if values.dtype == object:
         bad = [i for i, v in enumerate(values.tolist()) if np.ndim(v) != 0 or isinstance(v, dict | set)]
         if bad:

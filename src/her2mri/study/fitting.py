@@ -267,15 +267,11 @@ def _calibrate_margins(final: Any, y: np.ndarray, margins: np.ndarray) -> np.nda
     the LASSO-selected wide benchmark). The tuning folds refit the selection in every fold, so their margins are
     honest; the sigmoid is the same unpenalised two-parameter fit that scored the grid points (:func:`_platt`).
     """
-    from sklearn.linear_model import LogisticRegression
-
     model = final.steps[-1][1] if hasattr(final, "steps") else final
     calibrator = model.calibrated_classifiers_[0].calibrators[0]
     ok = np.isfinite(margins)
-    positive = (np.asarray(y) == model.classes_[-1]).astype(int)
-    if ok.sum() >= 2 and len(np.unique(positive[ok])) == 2:
-        fit = LogisticRegression(C=np.inf).fit(margins[ok].reshape(-1, 1), positive[ok])
-        # sklearn's sigmoid: P = 1 / (1 + exp(a·f + b))
+    fit = _platt_fit((np.asarray(y) == model.classes_[-1]).astype(int), margins)
+    if fit is not None:  # sklearn's sigmoid: P = 1 / (1 + exp(a·f + b))
         calibrator.a_, calibrator.b_ = -float(fit.coef_[0, 0]), -float(fit.intercept_[0])
     out = np.full(margins.shape, np.nan)
     out[ok] = np.asarray(calibrator.predict(margins[ok]), dtype=float)
@@ -302,12 +298,12 @@ def _recalibrate(final: Any, y: np.ndarray, oof: np.ndarray) -> tuple[Any, np.nd
 
     steps = final.steps if hasattr(final, "steps") else [("model", final)]
     name, model = steps[-1]
-    positive = (np.asarray(y) == model.classes_[-1]).astype(int)
-    intercept, slope = fit_logit_map(positive, oof)
     if isinstance(model, LogisticRegression) and np.asarray(model.coef_).shape[0] == 1:
+        intercept, slope = fit_logit_map((np.asarray(y) == model.classes_[-1]).astype(int), oof)
         new_model: Any = recalibrate_logistic(model, intercept, slope)
     else:
         new_model = LogisticRecalibration.from_out_of_fold(model, y, oof)
+        intercept, slope = new_model.intercept_, new_model.slope_
     if hasattr(final, "steps"):
         out: Any = Pipeline([*steps[:-1], (name, new_model)])
         out.set_output(transform="pandas")
@@ -324,15 +320,23 @@ def _log_loss(y: np.ndarray, scores: np.ndarray) -> float:
     return float(-np.mean(y[ok] * np.log(p) + (1 - y[ok]) * np.log(1 - p)))
 
 
-def _platt(y: np.ndarray, margins: np.ndarray) -> np.ndarray:
-    """Margins mapped to probabilities by a Platt sigmoid fitted on them (unpenalised 1-D logistic fit)."""
+def _platt_fit(y: np.ndarray, margins: np.ndarray) -> Any:
+    """Platt's sigmoid on the finite ``margins`` (unpenalised 1-D logistic fit), or None with one class there."""
     from sklearn.linear_model import LogisticRegression
 
-    out = np.full(margins.shape, np.nan)
     ok = np.isfinite(margins)
-    if len(np.unique(y[ok])) < 2:
+    if ok.sum() < 2 or len(np.unique(y[ok])) < 2:
+        return None
+    return LogisticRegression(C=np.inf).fit(margins[ok].reshape(-1, 1), y[ok])
+
+
+def _platt(y: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Margins mapped to probabilities by a Platt sigmoid fitted on them (:func:`_platt_fit`)."""
+    out = np.full(margins.shape, np.nan)
+    fit = _platt_fit(y, margins)
+    if fit is None:
         return out
-    fit = LogisticRegression(C=np.inf).fit(margins[ok].reshape(-1, 1), y[ok])
+    ok = np.isfinite(margins)
     out[ok] = fit.predict_proba(margins[ok].reshape(-1, 1))[:, 1]
     return out
 
