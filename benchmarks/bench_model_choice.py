@@ -9,8 +9,8 @@ tuned by inner CV exactly as the study runs them, plus logistic regression given
 informative variables for the task (``EVIDENCE`` of :mod:`her2mri.cohort._demo_model`, with the status columns derived from them). Figures per task and set
 (internal, external): ratio = AUC / true-posterior AUC on the same lesions, for the model chosen by each rule
 (``simplest``, ``one_se``, ``best``, chosen among the seven only), for every single model (the demo's ``lr`` is
-the LASSO-penalised LR), for plain LR on all inputs (the registry's L2 grid, ``lr_plain``) and for LR on the
-informative variables (same L2 grid); and the paired DeLong p-value of the chosen model against the
+LR after the variable-level FDR screen, its level tuned by the inner CV), for plain LR on all inputs (the
+registry's L2 grid, ``lr_plain``) and for LR on the informative variables (same L2 grid); and the paired DeLong p-value of the chosen model against the
 best single model of the run on the internal set (best = highest AUC on that set, an oracle no rule can know).
 The last lines print the means over seeds and the goal checks. Timings are printed, never asserted.
 """
@@ -125,7 +125,7 @@ def _summary(results: list[dict[str, Any]]) -> None:
             best_model = max(mean, key=mean.get)
             worst_p = min(row["p_chosen_vs_best_single"] for row in rows)
             print(f"  {task:<22}{set_name:<18} chosen(simplest) {chosen['simplest']:.4f}  one_se {chosen['one_se']:.4f}"
-                  f"  best {chosen['best']:.4f}  | LASSO LR {mean['lr']:.4f}  plain LR all {plain:.4f}  "
+                  f"  best {chosen['best']:.4f}  | demo LR {mean['lr']:.4f}  plain LR all {plain:.4f}  "
                   f"LR informative {info:.4f}  "
                   f"best single model {best_model} {mean[best_model]:.4f}  | min p(chosen vs per-run best) "
                   f"{worst_p:.3f}")

@@ -193,7 +193,8 @@ def test_allow_list_covers_every_registry_model_selector_and_harmonizer(factory)
     for pipe in pipelines:  # fewer trees: the types are the same, the fit is quicker
         if "n_estimators" in pipe.named_steps["model"].get_params():
             pipe.set_params(model__n_estimators=10)
-    selectors = [("correlation", {}), ("univariate", {}), ("lasso", {}), ("stepwise", {}), ("mrmr", {"k": 8}),
+    selectors = [("correlation", {}), ("univariate", {}), ("univariate", {"level": "variable", "alpha": 0.5}),
+                 ("lasso", {}), ("stepwise", {}), ("mrmr", {"k": 8}),
                  ("random_forest", {"k": 6, "n_estimators": 20}), ("gbdt", {"k": 5}),
                  ("shap", {"k": 4, "n_estimators": 10, "max_samples": 100}), ("group_lasso", {})]
     pipelines.append(build_pipeline(**kinds, selectors=selectors, model="lr", random_state=0))

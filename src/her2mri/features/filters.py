@@ -4,7 +4,9 @@
   (higher |AUC − 0.5|, or lower univariate p) [Li et al., paper 001: Pearson > 0.80, "only the feature with
   higher univariate discriminative power was retained"].
 * :class:`UnivariateFilter` – keep features whose two-group test p < ``alpha`` (optionally BH-FDR adjusted)
-  [paper 001: p < 0.05; paper 002: p < 0.1; paper 004: FDR-adjusted univariate tests].
+  [paper 001: p < 0.05; paper 002: p < 0.1; paper 004: FDR-adjusted univariate tests]. ``level="variable"``
+  tests each cohort variable as a whole, as a clinical Table 1 does (a categorical variable's one-hot columns by
+  one χ² test of its r × 2 table, a numeric one by its rank or t test) and keeps or drops it as a whole.
 * :class:`ReliabilityFilter` – keep features whose inter-/intra-reader ICC exceeds ``threshold`` from a
   supplied ICC table; it does not look at the data [paper 001: ICC > 0.75].
 """
@@ -18,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from her2mri.exceptions import FitError
-from her2mri.features._base import BaseSelector, univariate_auc, univariate_pvalues
+from her2mri.features._base import BaseSelector, binary_columns_mask, univariate_auc, univariate_pvalues
+from her2mri.features.group_lasso import one_hot_groups
 
 __all__ = ["CorrelationFilter", "ReliabilityFilter", "UnivariateFilter", "bh_adjust"]
 
@@ -71,12 +74,64 @@ class CorrelationFilter(BaseSelector):
         return scores, mask
 
 
+def _variable_pvalues(X: np.ndarray, y: np.ndarray, labels: list[str], test: str) -> dict[str, float]:
+    """Two-or-more-group test p-value per variable (``labels``: the variable of each column).
+
+    A variable of several 0/1 columns (one-hot levels) or one 0/1 column: Pearson χ² of its levels × classes table
+    without continuity correction (levels never seen dropped); a numeric column: Mann–Whitney (Kruskal–Wallis
+    for more than two classes) for ``test`` ``"auto"``/``"mannwhitney"``, Welch t (one-way ANOVA) for ``"t"``.
+    A variable with fewer than two observed levels, or constant, gets p = 1.
+    """
+    from scipy import stats
+
+    classes = np.unique(y)
+    binary = binary_columns_mask(X)
+    members: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        members.setdefault(label, []).append(index)
+    out: dict[str, float] = {}
+    for label, idx in members.items():
+        block = X[:, idx]
+        if np.all(binary[idx]):
+            codes = np.argmax(block, axis=1) if len(idx) > 1 else block[:, 0].astype(int)
+            table = np.array([[np.sum((codes == c) & (y == k)) for k in classes] for c in np.unique(codes)])
+            table = table[table.sum(axis=1) > 0]
+            if table.shape[0] < 2 or np.any(table.sum(axis=0) == 0):
+                out[label] = 1.0
+                continue
+            out[label] = float(stats.chi2_contingency(table, correction=False)[1])
+            continue
+        if len(idx) > 1:  # pragma: no cover - one_hot_groups only groups 0/1 columns
+            msg = f"Variable {label!r} groups non-binary columns; a variable is one numeric column or one-hot levels."
+            raise FitError(msg)
+        x = block[:, 0]
+        if np.ptp(x) == 0:
+            out[label] = 1.0
+            continue
+        samples = [x[y == k] for k in classes]
+        if test == "t":
+            result = (stats.ttest_ind(*samples, equal_var=False) if len(samples) == 2 else stats.f_oneway(*samples))
+        else:
+            result = (stats.mannwhitneyu(*samples, alternative="two-sided") if len(samples) == 2
+                      else stats.kruskal(*samples))
+        out[label] = float(np.nan_to_num(result.pvalue, nan=1.0))
+    return out
+
+
 class UnivariateFilter(BaseSelector):
-    """Keep features with univariate p < ``alpha`` (two groups); at least ``min_features`` are kept.
+    """Keep features with univariate p < ``alpha``; at least ``min_features`` are kept.
 
     ``test``: ``"auto"`` (χ² for 0/1 columns, Mann–Whitney otherwise), ``"t"`` (Welch), ``"mannwhitney"``,
     ``"chi2"``. ``correction``: ``"none"`` or ``"bh"`` (Benjamini–Hochberg FDR). ``pvalues_`` holds the p-values
-    used (adjusted when corrected); ``scores_`` = −log10 p.
+    used per column (adjusted when corrected; at ``level="variable"`` every column carries its variable's);
+    ``scores_`` = −log10 p. ``alpha = 1`` keeps every feature: the "no screen" point of a tuning grid
+    (e.g. ``alpha: [0.05, 0.2, 1.0]`` in a model's selector ``grid``, chosen by inner cross-validation).
+
+    ``level``: ``"column"`` tests each input column; ``"variable"`` tests each cohort variable once — the one-hot
+    columns of a categorical variable (found as :func:`~her2mri.features.group_lasso.one_hot_groups` does, or given
+    as ``group_of={"column": "variable"}``) by one χ² test of its levels, a numeric column by ``test`` (``auto``:
+    Mann–Whitney) — corrects over variables, and keeps or drops a variable with all its columns (seed 004's
+    univariable analysis with FDR-adjusted p). ``variable_pvalues_`` maps each variable to its (adjusted) p.
     """
 
     def __init__(
@@ -85,30 +140,57 @@ class UnivariateFilter(BaseSelector):
         test: Literal["auto", "t", "mannwhitney", "chi2"] = "auto",
         correction: Literal["none", "bh"] = "none",
         min_features: int = 1,
+        level: Literal["column", "variable"] = "column",
+        group_of: Mapping[str, str] | None = None,
     ) -> None:
         self.alpha = alpha
         self.test = test
         self.correction = correction
         self.min_features = min_features
+        self.level = level
+        self.group_of = group_of
 
     def _select(self, X: np.ndarray, y: np.ndarray | None, **fit_params: Any) -> tuple[np.ndarray, np.ndarray]:
         if not 0 < self.alpha <= 1:
             msg = f"The 'alpha' parameter of UnivariateFilter must be in (0, 1]. Got {self.alpha!r} instead."
             raise FitError(msg)
-        p = univariate_pvalues(X, y, self.test)
-        if self.correction == "bh":
-            p = bh_adjust(p)
-        elif self.correction != "none":
+        if self.correction not in ("none", "bh"):
             msg = f"The 'correction' parameter of UnivariateFilter must be 'none' or 'bh'. Got {self.correction!r} instead."
+            raise FitError(msg)
+        if self.level == "column":
+            p = univariate_pvalues(X, y, self.test)
+            if self.correction == "bh":
+                p = bh_adjust(p)
+        elif self.level == "variable":
+            p = self._by_variable(X, np.asarray(y))
+        else:
+            msg = f"The 'level' parameter of UnivariateFilter must be 'column' or 'variable'. Got {self.level!r} instead."
             raise FitError(msg)
         self.pvalues_ = p
         scores = -np.log10(np.maximum(p, 1e-300))
-        mask = p < self.alpha
+        mask = (p < self.alpha) | (self.alpha >= 1)
         k = min(int(self.min_features), X.shape[1])
         self.topped_up_ = bool(0 < mask.sum() < k)
         if self.topped_up_:  # an empty selection is left to the shared fallback (recorded as fallback_used_)
             mask[np.argsort(p, kind="stable")[:k]] = True
         return scores, mask
+
+    def _by_variable(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if self.test not in ("auto", "t", "mannwhitney"):
+            msg = (f"The 'test' parameter of UnivariateFilter at level='variable' applies to numeric variables and "
+                   f"must be 'auto', 't' or 'mannwhitney' (categorical ones always take χ²). Got {self.test!r} instead.")
+            raise FitError(msg)
+        names = [str(n) for n in getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])])]
+        if self.group_of:
+            labels = [str(self.group_of.get(n, n)) for n in names]
+        else:
+            labels = one_hot_groups(X, names)
+        by_variable = _variable_pvalues(X, y, labels, self.test)
+        variables = list(by_variable)
+        raw = np.array([by_variable[v] for v in variables])
+        adjusted = bh_adjust(raw) if self.correction == "bh" else raw
+        self.variable_pvalues_ = {v: float(q) for v, q in zip(variables, adjusted, strict=True)}
+        return np.array([self.variable_pvalues_[label] for label in labels])
 
 
 class ReliabilityFilter(BaseSelector):

@@ -163,6 +163,28 @@ class SelectorStep(_Section):
         "random_forest", "lasso", "group_lasso", "correlation", "univariate", "gbdt", "stepwise", "shap", "mrmr", "reliability"
     ]
     params: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    """Selector parameters tuned with the classifier's grid by the inner cross-validation (e.g.
+    ``{"alpha": [0.05, 0.2, 1.0]}`` for a univariate screen): every combination of both grids is scored."""
+
+    @model_validator(mode="after")
+    def _grid_names_parameters(self) -> SelectorStep:
+        from her2mri.features.registry import SELECTORS
+
+        accepted = sorted(SELECTORS[self.method]().get_params())
+        for key, values in self.grid.items():
+            if key not in accepted:
+                message = (f"selector '{self.method}': grid parameter {key!r} is not one of its parameters; "
+                           f"accepted: {accepted}.")
+                raise ValueError(message)
+            if key in self.params:
+                message = (f"selector '{self.method}': {key!r} is both fixed in params and tuned in grid; "
+                           "give it in one of them.")
+                raise ValueError(message)
+            if not values:
+                message = f"selector '{self.method}': grid parameter {key!r} lists no values."
+                raise ValueError(message)
+        return self
 
 
 class ModelSpecConfig(_Section):
@@ -225,6 +247,9 @@ class SelectionSection(_Section):
     rule: Literal["simplest", "one_se", "best"] = "simplest"
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     tuning_metric: Literal["log_loss", "auc"] = "log_loss"  # how a classifier's grid point is chosen
+    # a selector grid lists its settings from the strongest selection; the first setting whose best point is within
+    # this many standard errors (of the per-fold scores) of the overall best is kept (0: the best setting)
+    selector_tolerance_se: float = Field(0.5, ge=0.0)
 
 
 class InterpretabilitySection(_Section):

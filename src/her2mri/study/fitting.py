@@ -151,6 +151,7 @@ def _build(classifier: str, spec: ModelSpecConfig, kinds: dict[str, list[str]], 
 
 
 def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig, wide: bool = False) -> list[dict[str, Any]]:
+    """Grid points of the pipeline: the classifier's grid crossed with the selectors' ``grid`` entries."""
     from her2mri.models.pipeline import model_grid
 
     if not spec.tuning:
@@ -165,6 +166,9 @@ def _grid(pipeline: Any, classifier: str, spec: ModelSpecConfig, wide: bool = Fa
             f"{sorted(k.removeprefix('model__') for k in valid if k.startswith('model__'))}."
         )
         raise FitError(message)
+    steps = [name for name, _ in getattr(pipeline, "steps", []) if name.startswith("select_")]
+    for step_name, step in zip(steps, spec.selectors, strict=True):
+        grid.update({f"{step_name}__{key}": list(values) for key, values in step.grid.items()})
     return list(ParameterGrid(grid)) if grid else [{}]
 
 
@@ -174,11 +178,24 @@ def _fit_params(pipeline: Any, groups: np.ndarray) -> dict[str, Any]:
             if getattr(step, "_accepts_groups", False)}
 
 
-def _classifier_params(points: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The grid points as parameters of the ``model`` step alone, or ``None`` if a point sets another step."""
-    if not all(key.startswith("model__") for params in points for key in params):
-        return None
-    return [{key.removeprefix("model__"): value for key, value in params.items()} for params in points]
+def _split_points(points: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]] | None:
+    """Each grid point as (parameters of the steps before the classifier, parameters of the ``model`` step with
+    the prefix removed), or ``None`` if a point replaces a whole step (then every point is fitted whole)."""
+    out = []
+    for params in points:
+        if any("__" not in key for key in params):
+            return None
+        prefix = {key: value for key, value in params.items() if not key.startswith("model__")}
+        model = {key.removeprefix("model__"): value for key, value in params.items() if key.startswith("model__")}
+        out.append((prefix, model))
+    return out
+
+
+def _prefix_key(key: str | None, prefix_params: dict[str, Any]) -> str | None:
+    """Cache key of the fitted prefix at these selector parameters (the plain key when there are none)."""
+    if key is None or not prefix_params:
+        return key
+    return f"{key}|{json.dumps(prefix_params, sort_keys=True, default=str)}"
 
 
 def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
@@ -186,28 +203,35 @@ def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y
     """Test-fold scores of every grid point on one inner fold (ranking scores: AUC is all they are used for
     until the chosen point's are calibrated).
 
-    When the grid only tunes the classifier, the steps before it are fitted once on the fold (or taken from
-    the :func:`shared_selection` cache under ``key``) and their output is shared by all points.
+    The steps before the classifier are fitted once on the fold for each setting of their own grid parameters
+    (or taken from the :func:`shared_selection` cache under ``key``) and their output is shared by all the
+    classifier's points at that setting.
     """
-    classifier_points = _classifier_params(points)
-    if classifier_points is None or not hasattr(pipeline, "steps") or len(pipeline.steps) < 2:
+    split = _split_points(points)
+    if split is None or not hasattr(pipeline, "steps") or len(pipeline.steps) < 2:
         out = []
         for params in points:
             model = clone(pipeline).set_params(**params)
             model.fit(X.iloc[train], y[train], **_fit_params(model, groups[train]))
             out.append(np.asarray(model.predict_proba(X.iloc[test])[:, 1], dtype=float))
         return out
-    _, Xt_train, Xt_test = _prefix(pipeline, X, y, groups, train, test, key)
     classifier = pipeline.steps[-1][1]
-    out = []
-    for params in classifier_points:
-        model = clone(classifier).set_params(**params)
-        if _is_calibrated_margin(model):
-            margin = clone(model.estimator).fit(Xt_train, y[train])
-            out.append(np.asarray(margin.decision_function(Xt_test), dtype=float).reshape(-1))
-            continue
-        model.fit(Xt_train, y[train])
-        out.append(np.asarray(model.predict_proba(Xt_test)[:, 1], dtype=float))
+    out: list[np.ndarray] = [np.empty(0)] * len(points)
+    settings: dict[str, list[int]] = {}
+    for index, (prefix_params, _) in enumerate(split):
+        settings.setdefault(json.dumps(prefix_params, sort_keys=True, default=str), []).append(index)
+    for indices in settings.values():
+        prefix_params = split[indices[0]][0]
+        at_setting = clone(pipeline).set_params(**prefix_params) if prefix_params else pipeline
+        _, Xt_train, Xt_test = _prefix(at_setting, X, y, groups, train, test, _prefix_key(key, prefix_params))
+        for index in indices:
+            model = clone(classifier).set_params(**split[index][1])
+            if _is_calibrated_margin(model):
+                margin = clone(model.estimator).fit(Xt_train, y[train])
+                out[index] = np.asarray(margin.decision_function(Xt_test), dtype=float).reshape(-1)
+                continue
+            model.fit(Xt_train, y[train])
+            out[index] = np.asarray(model.predict_proba(Xt_test)[:, 1], dtype=float)
     return out
 
 
@@ -236,7 +260,8 @@ def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.nda
     """``pipeline`` at ``params`` fitted on all of ``X`` (prefix from the cache when it can be shared); a
     Platt-scaled SVM is calibrated over ``folds``, the grouped inner folds of these rows."""
     final = clone(pipeline).set_params(**params)
-    classifier_only = _classifier_params([params]) is not None and hasattr(final, "steps") and len(final.steps) > 1
+    split = _split_points([params])
+    classifier_only = split is not None and hasattr(final, "steps") and len(final.steps) > 1
     model = final.steps[-1][1] if hasattr(final, "steps") else final
     calibrated = _is_calibrated_margin(model)
     if calibrated:
@@ -246,7 +271,7 @@ def _final_fit(pipeline: Any, params: dict[str, Any], X: pd.DataFrame, y: np.nda
         final.fit(X, y, **_fit_params(final, groups))
     else:
         everything = np.arange(len(y))
-        prefix, Xt, _ = _prefix(final, X, y, groups, everything, None, key)
+        prefix, Xt, _ = _prefix(final, X, y, groups, everything, None, _prefix_key(key, split[0][0]))
         model.fit(Xt, y)
         from sklearn.pipeline import Pipeline
 
@@ -341,21 +366,54 @@ def _platt(y: np.ndarray, margins: np.ndarray) -> np.ndarray:
     return out
 
 
+def _point_losses(y: np.ndarray, all_scores: list[np.ndarray], metric: str, margins: bool,
+                  folds: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """Out-of-fold loss of each grid point (log loss, or −AUC), over all rows or (``folds``) per fold: shape
+    ``(points,)`` or ``(points, folds)``."""
+    if metric == "log_loss":
+        probabilities = [_platt(y, scores) if margins else scores for scores in all_scores]
+        if folds is None:
+            return np.array([_log_loss(y, p) for p in probabilities])
+        return np.array([[_log_loss(y[test], p[test]) for _, test in folds] for p in probabilities])
+    if folds is None:
+        return np.array([-_safe_auc(y, scores) for scores in all_scores])
+    return np.array([[-_safe_auc(y[test], scores[test]) for _, test in folds] for scores in all_scores])
+
+
 def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[np.ndarray], metric: str,
-                  margins: bool) -> int:
+                  margins: bool, folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                  tolerance_se: float = 0.0) -> int:
     """Index of the grid point kept: lowest out-of-fold log loss (a proper score: it rewards calibrated
     probabilities, where AUC is often flat over a penalty grid) or highest AUC. SVM margins are not
     probabilities: for log loss each point's out-of-fold margins are first mapped through a Platt sigmoid fitted
     on those margins (two parameters, as the final model's calibration), so that an SVM whose margins overfit is
-    penalised as a logistic model would be. Ties keep the first point."""
-    if metric == "log_loss":
-        losses = [_log_loss(y, _platt(y, scores) if margins else scores) for scores in all_scores]
-        return int(np.argmin(losses))
-    aucs = [_safe_auc(y, scores) for scores in all_scores]
-    best = 0
-    for index, auc in enumerate(aucs):
-        if np.isfinite(auc) and (not np.isfinite(aucs[best]) or auc > aucs[best] + 1e-12):
-            best = index
+    penalised as a logistic model would be. Ties keep the first point.
+
+    When the grid also tunes selectors (their settings listed from the strongest selection) and
+    ``tolerance_se`` > 0, the first selector setting whose best point is within ``tolerance_se`` standard errors
+    of the best point's per-fold losses (SD / √folds) is kept, with its best point: a weaker selection must beat
+    a stronger one beyond fold-to-fold noise, as the model-choice rules ask of a more complex model."""
+    losses = _point_losses(y, all_scores, metric, margins)
+    losses = np.where(np.isfinite(losses), losses, np.inf)
+    best = int(np.argmin(losses))
+    split = _split_points(points)
+    if tolerance_se <= 0 or folds is None or len(folds) < 2 or split is None or not np.isfinite(losses[best]):
+        return best
+    settings: dict[str, list[int]] = {}
+    for index, (prefix_params, _) in enumerate(split):
+        if any(key.startswith("select_") for key in prefix_params):
+            settings.setdefault(json.dumps(prefix_params, sort_keys=False, default=str), []).append(index)
+    if len(settings) < 2:
+        return best
+    per_fold = _point_losses(y, [all_scores[best]], metric, margins, folds)[0]
+    per_fold = per_fold[np.isfinite(per_fold)]
+    if per_fold.size < 2:
+        return best
+    bound = losses[best] + tolerance_se * float(np.std(per_fold, ddof=1)) / np.sqrt(per_fold.size)
+    for indices in settings.values():
+        leader = min(indices, key=lambda i: (losses[i], i))
+        if losses[leader] <= bound:
+            return leader
     return best
 
 
@@ -452,8 +510,9 @@ def fit_model(
             break
         all_scores = _oof(pipeline, points, X, y, groups, folds, config.n_jobs if n_jobs is None else n_jobs, keys)
         margins = _is_calibrated_margin(pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline) \
-            and _classifier_params(points) is not None
-        index = _choose_point(y, points, all_scores, metric, margins)
+            and _split_points(points) is not None
+        index = _choose_point(y, points, all_scores, metric, margins, folds,
+                              getattr(config.selection, "selector_tolerance_se", 0.0))
         auc = _safe_auc(y, all_scores[index])
         if best is None or (np.isfinite(auc) and (not np.isfinite(best[0]) or auc > best[0] + 1e-12)):
             best = (auc, classifier, pipeline, points[index], all_scores[index])
@@ -463,7 +522,7 @@ def fit_model(
     auc, classifier, pipeline, params, scores = best
     final = _final_fit(pipeline, params, X, y, groups, folds, final_key)
     model = final.steps[-1][1] if hasattr(final, "steps") else final
-    if _is_calibrated_margin(model) and _classifier_params([params]) is not None and np.isfinite(scores).any():
+    if _is_calibrated_margin(model) and _split_points([params]) is not None and np.isfinite(scores).any():
         scores = _calibrate_margins(final, y, scores)
     elif _recalibrates(spec, classifier, wide) and np.isfinite(scores).any():
         final, scores = _recalibrate(final, y, scores)
@@ -513,7 +572,7 @@ def fit_fixed(
     from her2mri.models.pipeline import WIDE_COLUMNS
 
     wide = sum(len(v) for v in kinds.values()) >= WIDE_COLUMNS
-    margins = _is_calibrated_margin(model) and _classifier_params([params]) is not None
+    margins = _is_calibrated_margin(model) and _split_points([params]) is not None
     if not margins and (_is_calibrated_margin(model) or not _recalibrates(spec, family, wide)):
         return final
     # the calibration map needs out-of-fold scores of these rows at these parameters: one pass over the inner folds
