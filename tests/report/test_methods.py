@@ -45,3 +45,13 @@ def test_tripod_items_fill_what_the_run_knows(results: dict[str, Any]) -> None:
     assert not items["17"].filled
     assert items["17"].text == AUTHORS
     assert items["20a"].text == "See Cohort flow."
+
+
+def test_methods_describe_a_tuned_variable_screen(results: dict[str, Any]) -> None:
+    screen = {"method": "univariate", "params": {"level": "variable", "correction": "bh"},
+              "grid": {"alpha": [0.05, 0.2, 1.0]}}
+    changed = {**results, "config": {**results.get("config", {}), "models": [
+        {"name": "lr", "classifier": "lr", "blocks": ["clinical"], "selectors": [screen]}]}}
+    text = " ".join(paragraph for _, paragraph in methods_paragraphs(changed))
+    assert "univariable tests of each variable" in text
+    assert "alpha among 0.05, 0.2, 1.0 tuned with the classifier by inner cross-validation" in text

@@ -23,7 +23,7 @@ from her2mri.exceptions import FitError
 from her2mri.features._base import BaseSelector, binary_columns_mask, univariate_auc, univariate_pvalues
 from her2mri.features.group_lasso import one_hot_groups
 
-__all__ = ["CorrelationFilter", "ReliabilityFilter", "UnivariateFilter", "bh_adjust"]
+__all__ = ["CorrelationFilter", "ReliabilityFilter", "UnivariateFilter", "bh_adjust", "screen_records"]
 
 
 def bh_adjust(p: np.ndarray) -> np.ndarray:
@@ -131,7 +131,8 @@ class UnivariateFilter(BaseSelector):
     columns of a categorical variable (found as :func:`~her2mri.features.group_lasso.one_hot_groups` does, or given
     as ``group_of={"column": "variable"}``) by one χ² test of its levels, a numeric column by ``test`` (``auto``:
     Mann–Whitney) — corrects over variables, and keeps or drops a variable with all its columns (seed 004's
-    univariable analysis with FDR-adjusted p). ``variable_pvalues_`` maps each variable to its (adjusted) p.
+    univariable analysis with FDR-adjusted p). ``variable_pvalues_`` maps each variable to its (adjusted) p,
+    ``column_variables_`` names the variable of each input column.
     """
 
     def __init__(
@@ -175,6 +176,18 @@ class UnivariateFilter(BaseSelector):
             mask[np.argsort(p, kind="stable")[:k]] = True
         return scores, mask
 
+    def screen_record(self) -> dict[str, Any] | None:
+        """The variable-level screen as results.json keeps it (None at column level): each variable's p-value
+        (adjusted when corrected) and whether it was kept, most significant first."""
+        if self.level != "variable" or not hasattr(self, "variable_pvalues_"):
+            return None
+        kept = {str(n) for n in self.selected_features_}
+        names = [str(n) for n in getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])]
+        kept_variables = {v for name, v in zip(names, self.column_variables_, strict=True) if name in kept}
+        rows = [{"variable": v, "p": p, "kept": v in kept_variables}
+                for v, p in sorted(self.variable_pvalues_.items(), key=lambda item: (item[1], item[0]))]
+        return {"alpha": float(self.alpha), "correction": self.correction, "test": self.test, "variables": rows}
+
     def _by_variable(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         if self.test not in ("auto", "t", "mannwhitney"):
             msg = (f"The 'test' parameter of UnivariateFilter at level='variable' applies to numeric variables and "
@@ -185,6 +198,7 @@ class UnivariateFilter(BaseSelector):
             labels = [str(self.group_of.get(n, n)) for n in names]
         else:
             labels = one_hot_groups(X, names)
+        self.column_variables_ = [str(label) for label in labels]
         by_variable = _variable_pvalues(X, y, labels, self.test)
         variables = list(by_variable)
         raw = np.array([by_variable[v] for v in variables])
@@ -245,3 +259,13 @@ class ReliabilityFilter(BaseSelector):
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> ReliabilityFilter:
         super().fit(X, None, **fit_params)
         return self
+
+
+def screen_records(pipeline: Any) -> list[dict[str, Any]]:
+    """The variable-level screen records of every fitted :class:`UnivariateFilter` step in ``pipeline``."""
+    out = []
+    for name, step in getattr(pipeline, "steps", []):
+        record = step.screen_record() if isinstance(step, UnivariateFilter) else None
+        if record is not None:
+            out.append({"step": name, **record})
+    return out

@@ -13,7 +13,7 @@ from her2mri.report import statistics_sections as st
 from her2mri.report import study_sections as ss
 from her2mri.report.blocks import ReportSectionError, Section, StudyData, get, load_study, safe_section
 from her2mri.report.imaging_section import imaging_section
-from her2mri.report.selection_section import model_choice_section, selection_path_section
+from her2mri.report.selection_section import model_choice_section, selection_path_section, selection_screen_section
 
 __all__ = ["SECTION_ORDER", "build_sections", "failed_sections", "render_html", "render_report"]
 
@@ -29,6 +29,7 @@ SECTION_ORDER: tuple[tuple[str, str, Callable[[StudyData], Section | None]], ...
     ("delong", "Pairwise DeLong tests", ms.delong_section),
     ("model-choice", "Model choice", model_choice_section),
     ("selection-path", "Variable selection: LASSO path", selection_path_section),
+    ("selection-screen", "Variable selection: univariable screen", selection_screen_section),
     ("calibration", "Calibration", st.calibration_with_extras),
     ("decision-curves", "Decision curves", st.decision_curves_with_extras),
     ("shap", "Model explanation (SHAP)", ms.shap_section),

@@ -78,8 +78,16 @@ def _selector_names(selection: Any) -> list[str]:
         else:
             continue
         text = _SELECTOR_TEXT.get(name, name.replace("_", " "))
+        if name == "univariate" and isinstance(params, Mapping) and params.get("level") == "variable":
+            text = ("univariable tests of each variable (χ² for a categorical variable as a whole, a rank or t test "
+                    "for a numeric one), kept or dropped with all its levels")
         if isinstance(params, Mapping) and params:
             text += " (" + ", ".join(f"{k} = {v}" for k, v in params.items()) + ")"
+        grid = entry.get("grid") if isinstance(entry, Mapping) else None
+        if isinstance(grid, Mapping) and grid:
+            text += (", its " + _join([f"{k} among {', '.join(map(str, v))}" for k, v in grid.items()])
+                     + " tuned with the classifier by inner cross-validation (a weaker setting kept only when better "
+                     "beyond fold-to-fold noise)")
         names.append(text)
     return names
 

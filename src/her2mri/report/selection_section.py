@@ -1,5 +1,6 @@
-"""Report sections on how the model was arrived at: the model-choice evidence, and the LASSO coefficient path with
-its cross-validated deviance (λmin, λ1se) for models whose selection keeps one (group LASSO)."""
+"""Report sections on how the model was arrived at: the model-choice evidence, the LASSO coefficient path with
+its cross-validated deviance (λmin, λ1se) for models whose selection keeps one (group LASSO), and the
+univariable screen (each variable's p-value and whether it entered the model) for variable-level screens."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from her2mri.report import figures as fg
 from her2mri.report.blocks import Section, StudyData, figure, figures, heading, table, text
 from her2mri.report.formatting import fmt_num, fmt_pvalue, label_model, label_task, label_variable
 
-__all__ = ["model_choice_section", "selection_path_section"]
+__all__ = ["model_choice_section", "selection_path_section", "selection_screen_section"]
 
 
 def _path_figure(path: Mapping[str, Any], title: str) -> str:
@@ -75,6 +76,33 @@ def selection_path_section(data: StudyData) -> Section | None:
                 section.blocks.append(text(
                     f"λmin = {fmt_num(path['lambda_min'], 4)}, λ1se = {fmt_num(path['lambda_1se'], 4)}; "
                     f"{chosen} used; variables kept: {kept}."))
+    return section if section.blocks else None
+
+
+def selection_screen_section(data: StudyData) -> Section | None:
+    """Each variable-level univariable screen: the variables' p-values, most significant first, and which entered
+    the model (None when no model screens its variables)."""
+    section = Section(id="selection-screen", title="Variable selection: univariable screen",
+                      lead="One test per variable on the training lesions (χ² of a categorical variable's levels, a "
+                           "rank or t test of a numeric one); a variable enters the model with all its levels when "
+                           "its p-value is below the screen's level. The level is the one the inner cross-validation "
+                           "chose when it was tuned.")
+    for name, task in data.tasks.items():
+        for model, entry in (task.get("models") or {}).items():
+            for screen in entry.get("selection_screen") or []:
+                if not isinstance(screen, Mapping) or not screen.get("variables"):
+                    continue
+                corrected = screen.get("correction") == "bh"
+                alpha = float(screen.get("alpha", float("nan")))
+                level = "no screen (every variable kept)" if alpha >= 1 else f"level {fmt_num(alpha, 2)}"
+                rows = [[label_variable(str(v.get("variable"))), fmt_pvalue(v.get("p")), "yes" if v.get("kept") else "no"]
+                        for v in screen["variables"]]
+                title = f"{label_task(name, task.get('title'))} — {label_model(model)}"
+                section.blocks.append(table(
+                    ["Variable", "FDR-adjusted p" if corrected else "p", "In the model"], rows,
+                    caption=f"{title}: univariable screen, {level}"
+                            f"{' (Benjamini–Hochberg over variables)' if corrected else ''}.",
+                    name=f"screen-{name}-{model}", numeric_from=1))
     return section if section.blocks else None
 
 

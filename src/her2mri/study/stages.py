@@ -246,6 +246,12 @@ def _choose_model(config: Any, state: Any, y_train: np.ndarray) -> tuple[str, st
     return choice.chosen, choice.reason
 
 
+def _screen_records(pipeline: Any) -> list[dict[str, Any]]:
+    from her2mri.features.filters import screen_records
+
+    return screen_records(pipeline)
+
+
 def _selection_paths(pipeline: Any) -> list[dict[str, Any]]:
     from her2mri.features.group_lasso import selection_paths
 
@@ -326,6 +332,7 @@ def step_evaluation(context: StudyContext) -> str:
                 "n_input_columns": len(model.columns), "tuned": model.tuned, "cv_auc": model.cv_auc,
                 "hyperparameters": _fitted_hyperparameters(model), "selected_features": model.selected_features,
                 "selection_path": _selection_paths(model.pipeline),
+                "selection_screen": _screen_records(model.pipeline),
                 "threshold": threshold, "threshold_rule": "youden_on_training",
                 "threshold_source": "training out-of-fold scores", "sets": {},
             }
