@@ -10,7 +10,7 @@ informative variables for the task (``EVIDENCE`` of :mod:`her2mri.cohort._demo_m
 (internal, external): ratio = AUC / true-posterior AUC on the same lesions, for the model chosen by each rule
 (``simplest``, ``one_se``, ``best``, chosen among the seven only), for every single model (the demo's ``lr`` is
 LR after the variable-level FDR screen, its level tuned by the inner CV), for plain LR on all inputs (the
-registry's L2 grid, ``lr_plain``) and for LR on the informative variables (same L2 grid); and the paired DeLong p-value of the chosen model against the
+registry's L2 grid, ``lr_plain``), for LASSO LR on all inputs (``lr_lasso``) and for LR on the informative variables (same L2 grid); and the paired DeLong p-value of the chosen model against the
 best single model of the run on the internal set (best = highest AUC on that set, an oracle no rule can know).
 The last lines print the means over seeds and the goal checks. Timings are printed, never asserted.
 """
@@ -52,6 +52,11 @@ def _informative(kinds: tuple[str, ...]) -> list[str]:
     return sorted(columns | {d for v in base for d in DERIVED.get(v, ())})
 
 
+#: comparator: L1-penalised (LASSO) LR on all inputs, C by inner-CV log loss (intercept column scaled so that its
+#: penalty is negligible)
+LASSO_GRID = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 10.0], "l1_ratio": [1.0], "solver": ["liblinear"],
+              "intercept_scaling": [10.0]}
+
 INFORMATIVE = {"positive_vs_negative": _informative(("positive", "both")), "low_vs_zero": _informative(("low", "both"))}
 
 
@@ -65,7 +70,8 @@ def _config(csv: Path, inner_splits: int, n_jobs: int = 1) -> Any:
     config["design"]["inner_splits"] = inner_splits
     config["models"] = [*config["models"], *[
         {"name": f"lr_info_{i}", "classifier": "lr", "blocks": [f"info_{task}"]} for i, task in enumerate(TASKS)],
-        {"name": "lr_plain", "classifier": "lr", "blocks": ["clinical", "birads", "quantitative"]}]
+        {"name": "lr_plain", "classifier": "lr", "blocks": ["clinical", "birads", "quantitative"]},
+        {"name": "lr_lasso", "classifier": "lr", "blocks": ["clinical", "birads", "quantitative"], "grid": LASSO_GRID}]
     return config_from_dict(config, source="<bench>")
 
 
@@ -91,20 +97,22 @@ def run_seed(seed: int, n1: int, n2: int, inner_splits: int, workdir: Path, n_jo
         chosen = {rule: choose_model(y_train, oof, families, rule=rule) for rule in ("simplest", "one_se", "best")}
         truth = true_task_score(frame, state.task.positive, tuple(state.task.negative))
         block: dict[str, Any] = {"chosen": {r: c.chosen for r, c in chosen.items()},
-                                 "choice": chosen["simplest"].to_dict(), "sets": {}}
+                                 "choice": chosen["simplest"].to_dict(), "sets": {},
+                                 "demo_lr_tuned": state.models["lr"].hyperparameters["tuned"]}
         for set_name in SETS:
             rows = plan.sets[set_name]
             eligible = state.mask[rows]
             y = state.labels[rows][eligible]
             true_auc = float(roc_auc_score(y, truth[rows][eligible]))
-            scores = {m: state.scores[m][set_name][eligible] for m in [*ALL_MODELS, f"lr_info_{index}", "lr_plain"]}
+            scores = {m: state.scores[m][set_name][eligible]
+                      for m in [*ALL_MODELS, f"lr_info_{index}", "lr_plain", "lr_lasso"]}
             ratio = {m: float(roc_auc_score(y, s)) / true_auc for m, s in scores.items()}
             best_single = max(ALL_MODELS, key=lambda m: ratio[m])
             c = chosen["simplest"].chosen
             p = 1.0 if c == best_single else delong_test(y, scores[c], scores[best_single]).pvalue
             block["sets"][set_name] = {
                 "true_auc": true_auc, "ratio": ratio, "lr_informative": ratio[f"lr_info_{index}"],
-                "lr_plain": ratio["lr_plain"],
+                "lr_plain": ratio["lr_plain"], "lr_lasso": ratio["lr_lasso"],
                 "chosen_ratio": {r: ratio[ch.chosen] for r, ch in chosen.items()},
                 "best_single": best_single, "p_chosen_vs_best_single": p,
             }
@@ -122,11 +130,12 @@ def _summary(results: list[dict[str, Any]]) -> None:
                       for rule in ("simplest", "one_se", "best")}
             info = float(np.mean([row["lr_informative"] for row in rows]))
             plain = float(np.mean([row.get("lr_plain", row["ratio"]["lr"]) for row in rows]))
+            lasso = float(np.mean([row.get("lr_lasso", np.nan) for row in rows]))
             best_model = max(mean, key=mean.get)
             worst_p = min(row["p_chosen_vs_best_single"] for row in rows)
             print(f"  {task:<22}{set_name:<18} chosen(simplest) {chosen['simplest']:.4f}  one_se {chosen['one_se']:.4f}"
                   f"  best {chosen['best']:.4f}  | demo LR {mean['lr']:.4f}  plain LR all {plain:.4f}  "
-                  f"LR informative {info:.4f}  "
+                  f"LASSO LR all {lasso:.4f}  LR informative {info:.4f}  "
                   f"best single model {best_model} {mean[best_model]:.4f}  | min p(chosen vs per-run best) "
                   f"{worst_p:.3f}")
             goals = {
@@ -160,7 +169,7 @@ def main() -> None:
         results.append(result)
         print(f"seed {seed}: models fitted in {result['fit_seconds']:.0f} s")
         for task, block in result["tasks"].items():
-            print(f"  {task}: chosen {block['chosen']}")
+            print(f"  {task}: chosen {block['chosen']}; demo LR at {block['demo_lr_tuned']}")
             for set_name, row in block["sets"].items():
                 single = "  ".join(f"{m} {v:.3f}" for m, v in row["ratio"].items())
                 print(f"    {set_name:<18} true AUC {row['true_auc']:.3f}  ratios: {single}  "
