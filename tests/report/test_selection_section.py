@@ -10,7 +10,11 @@ import pandas as pd
 from her2mri.features import GroupLassoSelector
 from her2mri.report.blocks import StudyData
 from her2mri.report.html import SECTION_ORDER
-from her2mri.report.selection_section import model_choice_section, selection_path_section, selection_screen_section
+from her2mri.report.selection_section import (
+    model_choice_section,
+    selection_path_section,
+    selection_screen_section,
+)
 
 
 def _results() -> dict:
@@ -71,15 +75,18 @@ def test_screen_section_lists_every_variable_its_p_and_whether_it_entered(tmp_pa
     assert [r["step"] for r in records] == ["select_univariate"]
     variables = {r["variable"]: r for r in records[0]["variables"]}
     assert set(variables) == {"quadrant", "mass_shape", "adc_min"}
-    assert variables["mass_shape"]["kept"] and variables["mass_shape"]["p"] < 0.05
+    assert variables["mass_shape"]["kept"]
+    assert variables["mass_shape"]["p"] < 0.05
     assert all(r["kept"] == (r["p"] < 0.05) for r in records[0]["variables"])
     assert screen_records(build_pipeline(numeric=["adc_min"], model="lr", selectors=[("univariate", {})])
                           .fit(frame, y)) == []
     assert isinstance(pipe.named_steps["select_univariate"], UnivariateFilter)
     results = {"tasks": {"low_vs_zero": {"title": "HER2-low vs zero", "models": {"lr": {"selection_screen": records}}}}}
     section = selection_screen_section(StudyData(directory=tmp_path, results=results, predictions=None, notes=()))
-    assert section is not None and section.id == "selection-screen"
+    assert section is not None
+    assert section.id == "selection-screen"
     table_block = next(block for block in section.blocks if block.get("kind") == "table")
     cells = [[c["text"] for c in row["cells"]] for row in table_block["rows"]]
-    assert len(cells) == 3 and cells[0][2] == "yes"
+    assert len(cells) == 3
+    assert cells[0][2] == "yes"
     assert "FDR-adjusted p" in str(table_block)

@@ -108,6 +108,8 @@ def test_study_tunes_the_screen_and_reports_the_setting(tmp_path: Path) -> None:
     tuned = fitted.hyperparameters["tuned"]
     assert set(tuned) == {"model__C", "select_univariate__alpha"}
     screen = fitted.pipeline.named_steps["select_univariate"]
-    assert screen.alpha == tuned["select_univariate__alpha"] and screen.level == "variable"
+    assert screen.alpha == tuned["select_univariate__alpha"]
+    assert screen.level == "variable"
     kept = {str(c) for c in screen.selected_features_}
-    assert kept and np.isfinite(fitted.oof_scores).all()
+    assert kept
+    assert np.isfinite(fitted.oof_scores).all()

@@ -13,7 +13,11 @@ from her2mri.report import statistics_sections as st
 from her2mri.report import study_sections as ss
 from her2mri.report.blocks import ReportSectionError, Section, StudyData, get, load_study, safe_section
 from her2mri.report.imaging_section import imaging_section
-from her2mri.report.selection_section import model_choice_section, selection_path_section, selection_screen_section
+from her2mri.report.selection_section import (
+    model_choice_section,
+    selection_path_section,
+    selection_screen_section,
+)
 
 __all__ = ["SECTION_ORDER", "build_sections", "failed_sections", "render_html", "render_report"]
 
