@@ -34,6 +34,14 @@ def test_bad_selector_grid_is_a_config_error(selector, match) -> None:  # noqa: 
         config_from_dict({"cohort": {"path": "c.csv"}, "tasks": ["positive_vs_negative"], "models": models})
 
 
+def test_features_from_a_tuned_selection_is_a_config_error() -> None:
+    """features_from promises the named model's variables; a selection tuned per model could give others."""
+    models = [{"name": "lr", "classifier": "lr", "selectors": [SCREEN]},
+              {"name": "dt", "classifier": "dt", "features_from": "lr"}]
+    with pytest.raises(ConfigError, match=r"features_from 'lr' needs a fixed selection.*\['univariate'\]"):
+        config_from_dict({"cohort": {"path": "c.csv"}, "tasks": ["positive_vs_negative"], "models": models})
+
+
 def _data(n: int = 240, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)

@@ -340,6 +340,13 @@ class StudyConfig(_Section):
                 message = (f"model '{model.get('name')}': features_from takes blocks and selectors from "
                            f"'{model['features_from']}'; remove this model's own blocks/selectors.")
                 raise ValueError(message)
+            tuned = [step.get("method") for step in source.get("selectors") or []
+                     if isinstance(step, dict) and step.get("grid")]
+            if tuned:
+                message = (f"model '{model.get('name')}': features_from '{model['features_from']}' needs a fixed "
+                           f"selection, but its selector(s) {tuned} tune a grid, which this model's folds could set "
+                           "differently (other variables); fix the setting in the selector's params to share it.")
+                raise ValueError(message)
             for key in ("blocks", "selectors"):
                 if key in source:
                     model[key] = source[key]
