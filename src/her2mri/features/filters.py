@@ -79,8 +79,9 @@ def _variable_pvalues(X: np.ndarray, y: np.ndarray, labels: list[str], test: str
 
     A variable of several 0/1 columns (one-hot levels) or one 0/1 column: Pearson χ² of its levels × classes table
     without continuity correction (levels never seen dropped); a numeric column: Mann–Whitney (Kruskal–Wallis
-    for more than two classes) for ``test`` ``"auto"``/``"mannwhitney"``, Welch t (one-way ANOVA) for ``"t"``.
-    A variable with fewer than two observed levels, or constant, gets p = 1.
+    for more than two classes) for ``test`` ``"auto"``/``"mannwhitney"``, Welch t (one-way ANOVA) for ``"t"``;
+    two-class numeric tests run on all numeric columns at once. A variable with fewer than two observed levels, or
+    constant, gets p = 1.
     """
     from scipy import stats
 
@@ -90,31 +91,34 @@ def _variable_pvalues(X: np.ndarray, y: np.ndarray, labels: list[str], test: str
     for index, label in enumerate(labels):
         members.setdefault(label, []).append(index)
     out: dict[str, float] = {}
+    numeric: dict[str, int] = {}
     for label, idx in members.items():
+        if not np.all(binary[idx]):
+            if len(idx) > 1:
+                msg = (f"Variable {label!r} groups several columns that are not all 0/1; a variable is one numeric "
+                       "column or the one-hot columns of its levels.")
+                raise FitError(msg)
+            numeric[label] = idx[0]
+            continue
         block = X[:, idx]
-        if np.all(binary[idx]):
-            codes = np.argmax(block, axis=1) if len(idx) > 1 else block[:, 0].astype(int)
-            table = np.array([[np.sum((codes == c) & (y == k)) for k in classes] for c in np.unique(codes)])
-            table = table[table.sum(axis=1) > 0]
-            if table.shape[0] < 2 or np.any(table.sum(axis=0) == 0):
-                out[label] = 1.0
-                continue
-            out[label] = float(stats.chi2_contingency(table, correction=False)[1])
-            continue
-        if len(idx) > 1:  # pragma: no cover - one_hot_groups only groups 0/1 columns
-            msg = f"Variable {label!r} groups non-binary columns; a variable is one numeric column or one-hot levels."
-            raise FitError(msg)
-        x = block[:, 0]
-        if np.ptp(x) == 0:
-            out[label] = 1.0
-            continue
-        samples = [x[y == k] for k in classes]
-        if test == "t":
-            result = (stats.ttest_ind(*samples, equal_var=False) if len(samples) == 2 else stats.f_oneway(*samples))
-        else:
-            result = (stats.mannwhitneyu(*samples, alternative="two-sided") if len(samples) == 2
-                      else stats.kruskal(*samples))
-        out[label] = float(np.nan_to_num(result.pvalue, nan=1.0))
+        codes = np.argmax(block, axis=1) if len(idx) > 1 else block[:, 0].astype(int)
+        table = np.array([[np.sum((codes == c) & (y == k)) for k in classes] for c in np.unique(codes)])
+        out[label] = (float(stats.chi2_contingency(table, correction=False)[1]) if table.shape[0] >= 2 else 1.0)
+    if numeric:
+        values = X[:, list(numeric.values())]
+        varying = np.ptp(values, axis=0) > 0
+        p = np.ones(values.shape[1])
+        if varying.any():
+            samples = [values[y == k][:, varying] for k in classes]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if len(samples) == 2:
+                    result = (stats.ttest_ind(*samples, equal_var=False, axis=0) if test == "t"
+                              else stats.mannwhitneyu(*samples, alternative="two-sided", axis=0))
+                    p[varying] = np.atleast_1d(result.pvalue)
+                else:
+                    test_of = stats.f_oneway if test == "t" else stats.kruskal
+                    p[varying] = [test_of(*(part[:, j] for part in samples)).pvalue for j in range(int(varying.sum()))]
+        out.update(zip(numeric, np.nan_to_num(p, nan=1.0).astype(float).tolist(), strict=True))
     return out
 
 
