@@ -27,9 +27,11 @@ SCREEN = {"method": "univariate", "params": {"level": "variable", "correction": 
                                                           r"accepted: \['alpha', 'correction'"),
     ({"method": "univariate", "params": {"alpha": 0.1}, "grid": {"alpha": [0.05]}}, "both fixed in params and tuned"),
     ({"method": "univariate", "grid": {"alpha": []}}, "lists no values"),
+    ({"method": "univariate", "grid": {"alpha": [0.05, 1.0]}, "untuned": True}, "have a grid but tuning is false"),
 ])
 def test_bad_selector_grid_is_a_config_error(selector, match) -> None:  # noqa: ANN001
-    models = [{"name": "lr", "classifier": "lr", "selectors": [selector]}]
+    step = {key: value for key, value in selector.items() if key != "untuned"}
+    models = [{"name": "lr", "classifier": "lr", "selectors": [step], **({"tuning": False} if selector.get("untuned") else {})}]
     with pytest.raises(ConfigError, match=match):
         config_from_dict({"cohort": {"path": "c.csv"}, "tasks": ["positive_vs_negative"], "models": models})
 

@@ -199,6 +199,15 @@ class ModelSpecConfig(_Section):
     recalibrate: Literal["auto", "logistic", "none"] = "auto"
 
     @model_validator(mode="after")
+    def _selector_grid_needs_tuning(self) -> ModelSpecConfig:
+        tuned = [step.method for step in self.selectors if step.grid]
+        if tuned and not self.tuning:
+            message = (f"model '{self.name}': selector(s) {tuned} have a grid but tuning is false, so nothing would "
+                       "choose among its settings; fix the setting in the selector's params, or set tuning: true.")
+            raise ValueError(message)
+        return self
+
+    @model_validator(mode="after")
     def _class_weight_supported(self) -> ModelSpecConfig:
         if self.class_weight is not None and self.classifier in ("knn", "mlp", "gbdt", "auto"):
             message = (f"model '{self.name}': classifier '{self.classifier}' takes no class weights "
