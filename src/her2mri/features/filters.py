@@ -185,9 +185,7 @@ class UnivariateFilter(BaseSelector):
         (adjusted when corrected) and whether it was kept, most significant first."""
         if self.level != "variable" or not hasattr(self, "variable_pvalues_"):
             return None
-        kept = {str(n) for n in self.selected_features_}
-        names = [str(n) for n in getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])]
-        kept_variables = {v for name, v in zip(names, self.column_variables_, strict=True) if name in kept}
+        kept_variables = {v for v, kept in zip(self.column_variables_, self.support_mask_, strict=True) if kept}
         rows = [{"variable": v, "p": p, "kept": v in kept_variables}
                 for v, p in sorted(self.variable_pvalues_.items(), key=lambda item: (item[1], item[0]))]
         return {"alpha": float(self.alpha), "correction": self.correction, "test": self.test, "variables": rows}
@@ -202,7 +200,7 @@ class UnivariateFilter(BaseSelector):
             labels = [str(self.group_of.get(n, n)) for n in names]
         else:
             labels = one_hot_groups(X, names)
-        self.column_variables_ = [str(label) for label in labels]
+        self.column_variables_ = labels
         by_variable = _variable_pvalues(X, y, labels, self.test)
         variables = list(by_variable)
         raw = np.array([by_variable[v] for v in variables])

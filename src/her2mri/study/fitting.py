@@ -191,11 +191,24 @@ def _split_points(points: list[dict[str, Any]]) -> list[tuple[dict[str, Any], di
     return out
 
 
+def _params_text(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _prefix_settings(split: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, list[int]]:
+    """Grid-point indices per setting of the steps before the classifier, in order of first appearance (the
+    order the selector grid lists its values in)."""
+    settings: dict[str, list[int]] = {}
+    for index, (prefix_params, _) in enumerate(split):
+        settings.setdefault(_params_text(prefix_params), []).append(index)
+    return settings
+
+
 def _prefix_key(key: str | None, prefix_params: dict[str, Any]) -> str | None:
     """Cache key of the fitted prefix at these selector parameters (the plain key when there are none)."""
     if key is None or not prefix_params:
         return key
-    return f"{key}|{json.dumps(prefix_params, sort_keys=True, default=str)}"
+    return f"{key}|{_params_text(prefix_params)}"
 
 
 def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
@@ -217,10 +230,7 @@ def _fold_scores(pipeline: Any, points: list[dict[str, Any]], X: pd.DataFrame, y
         return out
     classifier = pipeline.steps[-1][1]
     out: list[np.ndarray] = [np.empty(0)] * len(points)
-    settings: dict[str, list[int]] = {}
-    for index, (prefix_params, _) in enumerate(split):
-        settings.setdefault(json.dumps(prefix_params, sort_keys=True, default=str), []).append(index)
-    for indices in settings.values():
+    for indices in _prefix_settings(split).values():
         prefix_params = split[indices[0]][0]
         at_setting = clone(pipeline).set_params(**prefix_params) if prefix_params else pipeline
         _, Xt_train, Xt_test = _prefix(at_setting, X, y, groups, train, test, _prefix_key(key, prefix_params))
@@ -366,18 +376,14 @@ def _platt(y: np.ndarray, margins: np.ndarray) -> np.ndarray:
     return out
 
 
-def _point_losses(y: np.ndarray, all_scores: list[np.ndarray], metric: str, margins: bool,
+def _point_losses(y: np.ndarray, all_scores: list[np.ndarray], metric: str,
                   folds: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
-    """Out-of-fold loss of each grid point (log loss, or −AUC), over all rows or (``folds``) per fold: shape
-    ``(points,)`` or ``(points, folds)``."""
-    if metric == "log_loss":
-        probabilities = [_platt(y, scores) if margins else scores for scores in all_scores]
-        if folds is None:
-            return np.array([_log_loss(y, p) for p in probabilities])
-        return np.array([[_log_loss(y[test], p[test]) for _, test in folds] for p in probabilities])
+    """Out-of-fold loss of each grid point's scores (log loss of probabilities, or −AUC), over all rows or
+    (``folds``) per fold: shape ``(points,)`` or ``(points, folds)``."""
+    loss = _log_loss if metric == "log_loss" else (lambda y_, s_: -_safe_auc(y_, s_))
     if folds is None:
-        return np.array([-_safe_auc(y, scores) for scores in all_scores])
-    return np.array([[-_safe_auc(y[test], scores[test]) for _, test in folds] for scores in all_scores])
+        return np.array([loss(y, scores) for scores in all_scores])
+    return np.array([[loss(y[test], scores[test]) for _, test in folds] for scores in all_scores])
 
 
 def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[np.ndarray], metric: str,
@@ -393,19 +399,18 @@ def _choose_point(y: np.ndarray, points: list[dict[str, Any]], all_scores: list[
     ``tolerance_se`` > 0, the first selector setting whose best point is within ``tolerance_se`` standard errors
     of the best point's per-fold losses (SD / √folds) is kept, with its best point: a weaker selection must beat
     a stronger one beyond fold-to-fold noise, as the model-choice rules ask of a more complex model."""
-    losses = _point_losses(y, all_scores, metric, margins)
+    if metric == "log_loss" and margins:
+        all_scores = [_platt(y, scores) for scores in all_scores]
+    losses = _point_losses(y, all_scores, metric)
     losses = np.where(np.isfinite(losses), losses, np.inf)
     best = int(np.argmin(losses))
     split = _split_points(points)
     if tolerance_se <= 0 or folds is None or len(folds) < 2 or split is None or not np.isfinite(losses[best]):
         return best
-    settings: dict[str, list[int]] = {}
-    for index, (prefix_params, _) in enumerate(split):
-        if any(key.startswith("select_") for key in prefix_params):
-            settings.setdefault(json.dumps(prefix_params, sort_keys=False, default=str), []).append(index)
+    settings = _prefix_settings(split)
     if len(settings) < 2:
         return best
-    per_fold = _point_losses(y, [all_scores[best]], metric, margins, folds)[0]
+    per_fold = _point_losses(y, [all_scores[best]], metric, folds)[0]
     per_fold = per_fold[np.isfinite(per_fold)]
     if per_fold.size < 2:
         return best
