@@ -4,7 +4,7 @@ univariable screen (each variable's p-value and whether it entered the model) fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,29 +53,33 @@ def _deviance_figure(path: Mapping[str, Any], title: str) -> str:
         return fg.figure_to_uri(fig)
 
 
+def _selection_records(data: StudyData, key: str, needs: str) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
+    """(task, model, "task — model" title, record) for every model's ``key`` record that has ``needs``."""
+    for name, task in data.tasks.items():
+        for model, entry in (task.get("models") or {}).items():
+            for record in entry.get(key) or []:
+                if isinstance(record, Mapping) and record.get(needs):
+                    yield name, model, f"{label_task(name, task.get('title'))} — {label_model(model)}", record
+
+
 def selection_path_section(data: StudyData) -> Section | None:
     """Coefficient path and CV deviance of every LASSO selection that recorded one (None when there is none)."""
     section = Section(id="selection-path", title="Variable selection: LASSO path",
                       lead="Coefficients along the penalty path (each colour one variable; a categorical variable's "
                            "levels enter and leave together) and the cross-validated deviance that chose λ.")
-    for name, task in data.tasks.items():
-        for model, entry in (task.get("models") or {}).items():
-            for path in entry.get("selection_path") or []:
-                if not isinstance(path, Mapping) or not path.get("lambdas"):
-                    continue
-                title = f"{label_task(name, task.get('title'))} — {label_model(model)}"
-                chosen = "λ1se" if path.get("rule") == "1se" else "λmin"
-                section.blocks.append(heading(title))
-                section.blocks.append(figures([
-                    figure(_path_figure(path, title), f"{title}: coefficient path.", name=f"lasso-path-{name}-{model}",
-                           size="half"),
-                    figure(_deviance_figure(path, title), f"{title}: cross-validated deviance; {chosen} used.",
-                           name=f"lasso-deviance-{name}-{model}", size="half"),
-                ]))
-                kept = ", ".join(label_variable(g) for g in path.get("selected_groups") or []) or "none"
-                section.blocks.append(text(
-                    f"λmin = {fmt_num(path['lambda_min'], 4)}, λ1se = {fmt_num(path['lambda_1se'], 4)}; "
-                    f"{chosen} used; variables kept: {kept}."))
+    for name, model, title, path in _selection_records(data, "selection_path", "lambdas"):
+        chosen = "λ1se" if path.get("rule") == "1se" else "λmin"
+        section.blocks.append(heading(title))
+        section.blocks.append(figures([
+            figure(_path_figure(path, title), f"{title}: coefficient path.", name=f"lasso-path-{name}-{model}",
+                   size="half"),
+            figure(_deviance_figure(path, title), f"{title}: cross-validated deviance; {chosen} used.",
+                   name=f"lasso-deviance-{name}-{model}", size="half"),
+        ]))
+        kept = ", ".join(label_variable(g) for g in path.get("selected_groups") or []) or "none"
+        section.blocks.append(text(
+            f"λmin = {fmt_num(path['lambda_min'], 4)}, λ1se = {fmt_num(path['lambda_1se'], 4)}; "
+            f"{chosen} used; variables kept: {kept}."))
     return section if section.blocks else None
 
 
@@ -87,22 +91,17 @@ def selection_screen_section(data: StudyData) -> Section | None:
                            "rank or t test of a numeric one); a variable enters the model with all its levels when "
                            "its p-value is below the screen's level. The level is the one the inner cross-validation "
                            "chose when it was tuned.")
-    for name, task in data.tasks.items():
-        for model, entry in (task.get("models") or {}).items():
-            for screen in entry.get("selection_screen") or []:
-                if not isinstance(screen, Mapping) or not screen.get("variables"):
-                    continue
-                corrected = screen.get("correction") == "bh"
-                alpha = float(screen.get("alpha", float("nan")))
-                level = "no screen (every variable kept)" if alpha >= 1 else f"level {fmt_num(alpha, 2)}"
-                rows = [[label_variable(str(v.get("variable"))), fmt_pvalue(v.get("p")), "yes" if v.get("kept") else "no"]
-                        for v in screen["variables"]]
-                title = f"{label_task(name, task.get('title'))} — {label_model(model)}"
-                section.blocks.append(table(
-                    ["Variable", "FDR-adjusted p" if corrected else "p", "In the model"], rows,
-                    caption=f"{title}: univariable screen, {level}"
-                            f"{' (Benjamini–Hochberg over variables)' if corrected else ''}.",
-                    name=f"screen-{name}-{model}", numeric_from=1))
+    for name, model, title, screen in _selection_records(data, "selection_screen", "variables"):
+        corrected = screen.get("correction") == "bh"
+        alpha = float(screen.get("alpha", float("nan")))
+        level = "no screen (every variable kept)" if alpha >= 1 else f"level {fmt_num(alpha, 2)}"
+        rows = [[label_variable(str(v.get("variable"))), fmt_pvalue(v.get("p")), "yes" if v.get("kept") else "no"]
+                for v in screen["variables"]]
+        section.blocks.append(table(
+            ["Variable", "FDR-adjusted p" if corrected else "p", "In the model"], rows,
+            caption=f"{title}: univariable screen, {level}"
+                    f"{' (Benjamini–Hochberg over variables)' if corrected else ''}.",
+            name=f"screen-{name}-{model}", numeric_from=1))
     return section if section.blocks else None
 
 
